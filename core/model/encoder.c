@@ -1,0 +1,195 @@
+/* encoder.c — the transformer encoder forward pass on packed sequences.
+ *
+ * Tokens of all sequences are packed into one T x H matrix, so every Linear is a
+ * single BLIS GEMM over T rows (no padding rows), while attention runs per
+ * sequence and head on its true length L (an L x L score block): a batch costs
+ * exactly the sum of its sequences, and a sequence's numbers do not depend on its
+ * neighbours. Post-LN blocks as in BERT: x = LN(x + Attn(x)); x = LN(x + FFN(x)). */
+#include <math.h>
+#include <string.h>
+
+#include "model/model-internal.h"
+#include "tensor/gemm.h"
+#include "tensor/ops.h"
+#include "util/error.h"
+
+nlp_forward_ctx *nlp_forward_ctx_new(const nlp_model *model, int threads) {
+  nlp_forward_ctx *ctx = g_new0(nlp_forward_ctx, 1);
+  ctx->model = model;
+  ctx->threads = threads > 0 ? threads : nlp_compute_default_threads();
+  return ctx;
+}
+
+void nlp_forward_ctx_free(nlp_forward_ctx *ctx) {
+  if (!ctx) return;
+  g_free(ctx->q); g_free(ctx->k); g_free(ctx->v); g_free(ctx->attn);
+  g_free(ctx->tmp); g_free(ctx->inter); g_free(ctx->scores); g_free(ctx->emb);
+  g_free(ctx->seq_a); g_free(ctx->seq_b);
+  g_free(ctx);
+}
+
+void nlp_forward_ctx_ensure(nlp_forward_ctx *ctx, size_t t, size_t n, size_t l) {
+  const nlp_model_config *c = ctx->model->cfg;
+  size_t H = c->hidden_size, I = c->intermediate_size, E = c->embedding_size;
+  if (t > ctx->cap_tokens) {
+    /* grow geometrically so a slowly rising batch size reallocates rarely */
+    size_t cap = MAX(t, ctx->cap_tokens + ctx->cap_tokens / 2);
+    g_free(ctx->q); g_free(ctx->k); g_free(ctx->v); g_free(ctx->attn);
+    g_free(ctx->tmp); g_free(ctx->inter); g_free(ctx->emb);
+    ctx->q = g_new(float, cap * H);
+    ctx->k = g_new(float, cap * H);
+    ctx->v = g_new(float, cap * H);
+    ctx->attn = g_new(float, cap * H);
+    ctx->tmp = g_new(float, cap * MAX(H, E));
+    ctx->inter = g_new(float, cap * MAX(I, 2));
+    ctx->emb = g_new(float, cap * E);
+    ctx->cap_tokens = cap;
+  }
+  if (l > ctx->cap_len) {
+    g_free(ctx->scores);
+    ctx->scores = g_new(float, l * l);
+    ctx->cap_len = l;
+  }
+  if (n > ctx->cap_seqs) {
+    size_t cap = MAX(n, ctx->cap_seqs * 2);
+    g_free(ctx->seq_a); g_free(ctx->seq_b);
+    ctx->seq_a = g_new(float, cap * H);
+    ctx->seq_b = g_new(float, cap * H);
+    ctx->cap_seqs = cap;
+  }
+}
+
+void nlp_forward_ctx_reserve(nlp_forward_ctx *ctx, size_t max_tokens, size_t max_seqs,
+                             size_t max_len) {
+  nlp_forward_ctx_ensure(ctx, max_tokens, max_seqs, max_len);
+}
+
+void nlp_linear_apply(const nlp_forward_ctx *ctx, const nlp_linear *lin, const float *x, size_t n,
+                      float *y) {
+  nlp_gemm_linear(x, n, lin->in, lin->w, lin->b, lin->out, y, ctx->threads);
+}
+
+/* word + position (+ token type) embeddings, then LayerNorm; RoBERTa positions
+ * follow HF create_position_ids_from_input_ids: padding tokens get padding_idx,
+ * the others padding_idx + 1 + (number of non-padding tokens before them). */
+static void embed(const nlp_model *m, const nlp_forward_input *in, float *out) {
+  const nlp_model_config *c = m->cfg;
+  size_t E = c->embedding_size, t = 0;
+  bool roberta = c->arch == NLP_ARCH_ROBERTA;
+  for (size_t s = 0; s < in->n_seqs; s++) {
+    size_t count = 0;
+    for (size_t i = 0; i < in->lengths[s]; i++, t++) {
+      int32_t id = in->ids[t];
+      size_t pos;
+      if (roberta) pos = id == c->pad_token_id ? (size_t)c->pad_token_id : c->position_offset + count++;
+      else pos = i;
+      const float *w = m->word_emb + (size_t)id * E, *p = m->pos_emb + pos * E;
+      float *o = out + t * E;
+      if (m->type_emb) {
+        const float *ty = m->type_emb + (size_t)(in->type_ids ? in->type_ids[t] : 0) * E;
+        for (size_t j = 0; j < E; j++) o[j] = w[j] + ty[j] + p[j];
+      } else {
+        for (size_t j = 0; j < E; j++) o[j] = w[j] + p[j];
+      }
+    }
+  }
+  nlp_op_layer_norm(out, t, E, m->emb_norm.gamma, m->emb_norm.beta, c->layer_norm_eps, out);
+}
+
+/* softmax(Q K^T / sqrt(d)) V for each sequence and head, on its own length.
+ * The per-head products are small (L x L x d); they run single-threaded. */
+static void attention(const nlp_model *m, nlp_forward_ctx *ctx, const nlp_forward_input *in) {
+  const nlp_model_config *c = m->cfg;
+  size_t H = c->hidden_size, nh = c->num_heads, d = H / nh, off = 0;
+  float scale = 1.0f / sqrtf((float)d);
+  for (size_t s = 0; s < in->n_seqs; s++) {
+    size_t L = in->lengths[s];
+    for (size_t h = 0; h < nh; h++) {
+      const float *q = ctx->q + off * H + h * d, *k = ctx->k + off * H + h * d;
+      const float *v = ctx->v + off * H + h * d;
+      nlp_gemm(false, true, L, L, d, 1.0f, q, H, k, H, 0.0f, ctx->scores, L, 1);
+      nlp_op_softmax(ctx->scores, L, L, scale);
+      nlp_gemm(false, false, L, d, L, 1.0f, ctx->scores, L, v, H, 0.0f,
+               ctx->attn + off * H + h * d, H, 1);
+    }
+    off += L;
+  }
+}
+
+static void activation(nlp_activation act, float *x, size_t n) {
+  switch (act) {
+  case NLP_ACT_GELU: nlp_op_gelu(x, n); break;
+  case NLP_ACT_GELU_TANH: nlp_op_gelu_tanh(x, n); break;
+  case NLP_ACT_RELU: nlp_op_relu(x, n); break;
+  }
+}
+
+static void encoder_layer(const nlp_model *m, nlp_forward_ctx *ctx, const nlp_encoder_layer *L,
+                          const nlp_forward_input *in, size_t t, float *x) {
+  const nlp_model_config *c = m->cfg;
+  size_t H = c->hidden_size;
+  nlp_linear_apply(ctx, &L->q, x, t, ctx->q);
+  nlp_linear_apply(ctx, &L->k, x, t, ctx->k);
+  nlp_linear_apply(ctx, &L->v, x, t, ctx->v);
+  attention(m, ctx, in);
+  nlp_linear_apply(ctx, &L->attn_out, ctx->attn, t, ctx->tmp);
+  nlp_op_add_layer_norm(ctx->tmp, x, t, H, L->attn_norm.gamma, L->attn_norm.beta,
+                        c->layer_norm_eps, x);
+  nlp_linear_apply(ctx, &L->ffn_in, x, t, ctx->inter);
+  activation(c->hidden_act, ctx->inter, t * c->intermediate_size);
+  nlp_linear_apply(ctx, &L->ffn_out, ctx->inter, t, ctx->tmp);
+  nlp_op_add_layer_norm(ctx->tmp, x, t, H, L->out_norm.gamma, L->out_norm.beta,
+                        c->layer_norm_eps, x);
+}
+
+static bool check_input(const nlp_model *m, const nlp_forward_input *in, size_t *tokens,
+                        size_t *max_len, GError **error) {
+  const nlp_model_config *c = m->cfg;
+  size_t t = 0, ml = 0;
+  size_t limit = c->max_positions - (size_t)MIN((size_t)c->position_offset, c->max_positions);
+  for (size_t s = 0; s < in->n_seqs; s++) {
+    size_t L = in->lengths[s];
+    if (L == 0 || L > limit) {
+      g_set_error(error, NLP_ERROR, NLP_ERROR_INPUT,
+                  "%s: sequence %zu has %zu tokens; this model takes 1 to %zu", m->dir, s, L,
+                  limit);
+      return false;
+    }
+    for (size_t i = 0; i < L; i++, t++) {
+      if (in->ids[t] < 0 || (size_t)in->ids[t] >= c->vocab_size) {
+        g_set_error(error, NLP_ERROR, NLP_ERROR_INPUT,
+                    "%s: sequence %zu token %zu: id %d outside the vocabulary (0..%zu)", m->dir,
+                    s, i, in->ids[t], c->vocab_size - 1);
+        return false;
+      }
+      if (in->type_ids && m->type_emb &&
+          (in->type_ids[t] < 0 || (size_t)in->type_ids[t] >= c->type_vocab_size)) {
+        g_set_error(error, NLP_ERROR, NLP_ERROR_INPUT,
+                    "%s: sequence %zu token %zu: token type %d outside 0..%zu", m->dir, s, i,
+                    in->type_ids[t], c->type_vocab_size - 1);
+        return false;
+      }
+    }
+    ml = MAX(ml, L);
+  }
+  *tokens = t;
+  *max_len = ml;
+  return true;
+}
+
+bool nlp_model_forward(const nlp_model *m, nlp_forward_ctx *ctx, const nlp_forward_input *in,
+                       float *hidden, GError **error) {
+  size_t t, max_len;
+  if (!check_input(m, in, &t, &max_len, error)) return false;
+  if (t == 0) return true;
+  nlp_forward_ctx_ensure(ctx, t, in->n_seqs, max_len);
+  const nlp_model_config *c = m->cfg;
+  if (m->emb_project.w) {
+    embed(m, in, ctx->emb);
+    nlp_linear_apply(ctx, &m->emb_project, ctx->emb, t, hidden);
+  } else {
+    embed(m, in, hidden);
+  }
+  for (size_t l = 0; l < c->num_layers; l++) encoder_layer(m, ctx, &m->layers[l], in, t, hidden);
+  return true;
+}
