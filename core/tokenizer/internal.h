@@ -127,7 +127,10 @@ typedef struct {
   /* Unigram / SentencePiece BPE */
   double *scores; double min_score; uint8_t *sp_type; /* sentencepiece piece type, NULL = all normal */
   int32_t byte_ids[256]; bool has_bytes;
+  /* WordPiece byte trie (longest match in one walk): edges (node << 8 | byte) -> child */
+  uint64_t *tr_keys; int32_t *tr_child; size_t tr_mask; int32_t *tr_term; size_t tr_nodes; int32_t tr_cont;
 } nlp_tk_model;
+void nlp_tk_wordpiece_build_trie(nlp_tk_model *m);
 void nlp_tk_model_clear(nlp_tk_model *m);
 /* Appends the tokens of one piece to OUT (GArray of nlp_tk_tok). */
 void nlp_tk_wordpiece_tokenize(const nlp_tk_model *m, const char *s, size_t len, GArray *out);
@@ -192,6 +195,7 @@ struct nlp_tokenizer {
   char **norm_added_content; /* content after the normalizer, for normalized tokens */
   int32_t cls_id, sep_id, pad_id, unk_id, mask_id, bos_id, eos_id;
   char *pad_token;
+  const char **id2str; size_t n_id2str; /* id -> token (added tokens win), for speed */
 };
 
 nlp_tokenizer *nlp_tk_new(const char *path);

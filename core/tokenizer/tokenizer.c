@@ -46,6 +46,7 @@ int32_t nlp_tokenizer_token_to_id(const nlp_tokenizer *tok, const char *token) {
 
 const char *nlp_tokenizer_id_to_token(const nlp_tokenizer *tok, int32_t id) {
   if (!tok || id < 0) return NULL;
+  if (tok->id2str) return (size_t)id < tok->n_id2str ? tok->id2str[id] : NULL;
   gpointer v = g_hash_table_lookup(tok->added_by_id, GINT_TO_POINTER(id));
   if (v) return tok->added[GPOINTER_TO_SIZE(v) - 1].content;
   if ((size_t)id < tok->model.vocab.n) return tok->model.vocab.tok[id];
@@ -100,6 +101,15 @@ void nlp_tk_finish(nlp_tokenizer *t) {
       nlp_tk_scratch_clear(&sc);
     }
   }
+  g_free(t->id2str);
+  t->id2str = NULL;
+  size_t nid = t->model.vocab.n;
+  if (t->max_added_id >= 0 && (size_t)t->max_added_id + 1 > nid) nid = (size_t)t->max_added_id + 1;
+  const char **ids = g_new0(const char *, nid ? nid : 1);
+  for (size_t i = 0; i < nid; i++) ids[i] = nlp_tokenizer_id_to_token(t, (int32_t)i);
+  t->id2str = ids;
+  t->n_id2str = nid;
+  if (t->model.type == NLP_MODEL_WORDPIECE) nlp_tk_wordpiece_build_trie(&t->model);
   static const char *const cls[] = {"[CLS]", "<s>", "<cls>", "<|begin_of_text|>", NULL};
   static const char *const sep[] = {"[SEP]", "</s>", "<sep>", "<|endoftext|>", "<|end_of_text|>", NULL};
   static const char *const pad[] = {"[PAD]", "<pad>", NULL};
@@ -137,6 +147,7 @@ void nlp_tokenizer_free(nlp_tokenizer *tok) {
   g_hash_table_destroy(tok->added_by_content);
   g_hash_table_destroy(tok->added_by_id);
   g_free(tok->pad_token);
+  g_free(tok->id2str);
   g_free(tok->path);
   g_free(tok);
 }

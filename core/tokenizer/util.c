@@ -59,7 +59,9 @@ void nlp_tk_sbuf_finish(nlp_tk_sbuf *b, nlp_tk_scratch *sc, nlp_tk_piece *out) {
 static inline uint64_t hash_bytes(const char *s, size_t n) {
   uint64_t h = 1469598103934665603ull;
   for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-  return h ^ (h >> 29);
+  /* FNV's low bits mix poorly and the table index uses them: finalize (splitmix64) */
+  h ^= h >> 30; h *= 0xbf58476d1ce4e5b9ull; h ^= h >> 27; h *= 0x94d049bb133111ebull; h ^= h >> 31;
+  return h;
 }
 void nlp_tk_vocab_init(nlp_tk_vocab *v, size_t n) {
   memset(v, 0, sizeof *v);

@@ -15,6 +15,60 @@ static size_t count_chars(const char *s, size_t len) {
   return n;
 }
 
+static inline size_t edge_hash(uint64_t k) {
+  k ^= k >> 30; k *= 0xbf58476d1ce4e5b9ull; k ^= k >> 27; k *= 0x94d049bb133111ebull; k ^= k >> 31;
+  return (size_t)k;
+}
+static int32_t tr_next(const nlp_tk_model *m, int32_t node, uint8_t b) {
+  uint64_t k = ((uint64_t)(uint32_t)node << 8) | b;
+  size_t h = edge_hash(k) & m->tr_mask;
+  while (m->tr_keys[h] != UINT64_MAX) {
+    if (m->tr_keys[h] == k) return m->tr_child[h];
+    h = (h + 1) & m->tr_mask;
+  }
+  return -1;
+}
+
+/* A byte trie of the vocabulary, so the greedy longest match is one walk instead of a
+ * hash lookup per candidate length (the hot loop of BERT tokenization). */
+void nlp_tk_wordpiece_build_trie(nlp_tk_model *m) {
+  size_t total = 1;
+  for (size_t i = 0; i < m->vocab.n; i++) total += m->vocab.len[i];
+  size_t cap = 16;
+  while (cap < total * 2) cap *= 2;
+  m->tr_keys = g_new(uint64_t, cap);
+  memset(m->tr_keys, 0xff, cap * sizeof(uint64_t));
+  m->tr_child = g_new(int32_t, cap);
+  m->tr_mask = cap - 1;
+  m->tr_term = g_new(int32_t, total);
+  m->tr_term[0] = -1;
+  m->tr_nodes = 1;
+  for (size_t i = 0; i < m->vocab.n; i++) {
+    const char *t = m->vocab.tok[i];
+    if (!t) continue;
+    /* the index keeps one id per string (the last, as HF's HashMap): use that one */
+    int32_t id = nlp_tk_vocab_find(&m->vocab, t, m->vocab.len[i]);
+    int32_t node = 0;
+    for (size_t k = 0; k < m->vocab.len[i]; k++) {
+      int32_t nx = tr_next(m, node, (uint8_t)t[k]);
+      if (nx < 0) {
+        nx = (int32_t)m->tr_nodes++;
+        m->tr_term[nx] = -1;
+        uint64_t key = ((uint64_t)(uint32_t)node << 8) | (uint8_t)t[k];
+        size_t h = edge_hash(key) & m->tr_mask;
+        while (m->tr_keys[h] != UINT64_MAX) h = (h + 1) & m->tr_mask;
+        m->tr_keys[h] = key;
+        m->tr_child[h] = nx;
+      }
+      node = nx;
+    }
+    m->tr_term[node] = id;
+  }
+  int32_t c = 0;
+  for (const char *p = m->prefix ? m->prefix : ""; *p && c >= 0; p++) c = tr_next(m, c, (uint8_t)*p);
+  m->tr_cont = c;
+}
+
 void nlp_tk_wordpiece_tokenize(const nlp_tk_model *m, const char *s, size_t len, GArray *out) {
   if (!len) return;
   if (m->type == NLP_MODEL_WORDLEVEL) {
@@ -25,6 +79,33 @@ void nlp_tk_wordpiece_tokenize(const nlp_tk_model *m, const char *s, size_t len,
   }
   if (count_chars(s, len) > m->max_chars) {
     if (m->unk_id >= 0) push(out, m->unk_id, 0, len);
+    return;
+  }
+  if (m->tr_keys) {
+    /* most words are whole vocabulary entries: one hash probe before the trie walk */
+    if (len <= m->vocab.max_len) {
+      int32_t id = nlp_tk_vocab_find(&m->vocab, s, len);
+      if (id >= 0) {
+        push(out, id, 0, len);
+        return;
+      }
+    }
+    size_t first = out->len, start = 0;
+    while (start < len) {
+      int32_t node = start ? m->tr_cont : 0, best = -1;
+      size_t best_end = start;
+      for (size_t i = start; i < len && node >= 0; i++) {
+        node = tr_next(m, node, (uint8_t)s[i]);
+        if (node >= 0 && m->tr_term[node] >= 0) best = m->tr_term[node], best_end = i + 1;
+      }
+      if (best < 0) {
+        g_array_set_size(out, first);
+        if (m->unk_id >= 0) push(out, m->unk_id, 0, len);
+        return;
+      }
+      push(out, best, start, best_end);
+      start = best_end;
+    }
     return;
   }
   size_t plen = m->prefix ? strlen(m->prefix) : 0;
