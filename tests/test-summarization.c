@@ -1,0 +1,202 @@
+/* The summarization plugin (extractive): the sentence splitter on hand-made cases
+ * (abbreviations, initials, decimals, ellipses, quotes, blank lines, CJK, code-point
+ * offsets), and end to end through `nlpipe run`: the chosen sentences are slices of
+ * the text in original order, num_sentences / ratio respected, the same choice whatever
+ * the batch, and bad options refused at validation with their JSON path. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <string.h>
+
+#include "support/harness.h"
+#include "support/nlpipe-run.h"
+/* The splitter is plugin-internal and pure: tested from source. */
+#include "../plugins/summarization/sentences.c"
+
+#define MODEL "tests/fixtures/classification/bert-softmax3"
+
+/* Splits `text` and checks the sentences against `want` (NULL-terminated). */
+static void expect_split(const char *text, const char *const *want) {
+  glong n = 0;
+  gunichar *cp = g_utf8_to_ucs4_fast(text, -1, &n);
+  GArray *out = g_array_new(FALSE, FALSE, sizeof(nlp_sentence_span));
+  size_t got = nlp_sentences_split(cp, (size_t)n, out);
+  size_t expected = 0;
+  while (want[expected]) expected++;
+  CU_ASSERT_EQUAL(got, expected);
+  for (size_t i = 0; i < got && i < expected; i++) {
+    nlp_sentence_span s = g_array_index(out, nlp_sentence_span, i);
+    char *piece = g_ucs4_to_utf8(cp + s.start, (glong)(s.end - s.start), NULL, NULL, NULL);
+    CU_ASSERT_STRING_EQUAL(piece, want[i]);
+    if (strcmp(piece, want[i])) fprintf(stderr, "\n  got \"%s\"\n want \"%s\"\n", piece, want[i]);
+    g_free(piece);
+  }
+  if (got != expected) fprintf(stderr, "\n%zu sentences for \"%s\", expected %zu\n", got, text, expected);
+  g_array_free(out, TRUE);
+  g_free(cp);
+}
+
+static void test_splitter(void) {
+  expect_split("Dr. Smith arrived at 3.5 p.m. and left. Mr. J. Jones stayed.",
+               (const char *const[]){"Dr. Smith arrived at 3.5 p.m. and left.", "Mr. J. Jones stayed.", NULL});
+  expect_split("It broke down... What a disaster? Yes! Fine.",
+               (const char *const[]){"It broke down...", "What a disaster?", "Yes!", "Fine.", NULL});
+  expect_split("She said, \"The museum opens at nine.\" Then she left.",
+               (const char *const[]){"She said, \"The museum opens at nine.\"", "Then she left.", NULL});
+  expect_split("Use e.g. apples. Visit the U.S.A. today. Prices fell 2.5% in March.",
+               (const char *const[]){"Use e.g. apples.", "Visit the U.S.A. today.", "Prices fell 2.5% in March.", NULL});
+  expect_split("lower case after a period. stays together",
+               (const char *const[]){"lower case after a period. stays together", NULL});
+  expect_split("A title\n\nThe body starts here.\nIt wraps\nover lines.",
+               (const char *const[]){"A title", "The body starts here.", "It wraps\nover lines.", NULL});
+  expect_split("東京は首都です。大阪も大きい。", (const char *const[]){"東京は首都です。", "大阪も大きい。", NULL});
+  expect_split("   ", (const char *const[]){NULL});
+  expect_split("No terminator at the end", (const char *const[]){"No terminator at the end", NULL});
+  /* offsets are code points, not bytes */
+  const char *t = "Café crème. Über alles!";
+  glong n = 0;
+  gunichar *cp = g_utf8_to_ucs4_fast(t, -1, &n);
+  GArray *out = g_array_new(FALSE, FALSE, sizeof(nlp_sentence_span));
+  CU_ASSERT_EQUAL(nlp_sentences_split(cp, (size_t)n, out), 2);
+  CU_ASSERT_EQUAL(g_array_index(out, nlp_sentence_span, 0).end, 11);
+  CU_ASSERT_EQUAL(g_array_index(out, nlp_sentence_span, 1).start, 12);
+  CU_ASSERT_EQUAL(g_array_index(out, nlp_sentence_span, 1).end, 23);
+  g_array_free(out, TRUE);
+  g_free(cp);
+}
+
+static const char *DOC =
+    "The committee approved the budget for the new library. Construction starts in spring. "
+    "Rain is expected tomorrow across the northern region. Dr. Smith said the results were "
+    "excellent! Our team won the final match after a long season of hard training. "
+    "Prices rose sharply in March, but analysts expect them to fall again soon.";
+
+static char *pipeline(const char *dir, const char *model_extra, const char *options) {
+  char *cwd = g_get_current_dir();
+  char *file = g_build_filename(dir, "p.json", NULL);
+  char *text = g_strdup_printf("{\"models\": {\"m\": {\"path\": \"%s/" MODEL "\"%s}}, \"steps\": [{\"name\": "
+                               "\"s\", \"plugin\": \"summarization\", \"model\": \"m\", \"options\": %s}]}",
+                               cwd, model_extra, options);
+  g_file_set_contents(file, text, -1, NULL);
+  g_free(text);
+  g_free(cwd);
+  return file;
+}
+
+static json_object *summarize(const char *model_extra, const char *options, const char *input) {
+  char *dir = g_dir_make_tmp("nlpipe-sum-XXXXXX", NULL);
+  char *pfile = pipeline(dir, model_extra, options);
+  nlp_test_run r = nlp_test_run_nlpipe(input, (const char *const[]){"run", pfile, "--quiet", NULL});
+  CU_ASSERT_EQUAL(r.status, 0);
+  if (r.status) fprintf(stderr, "\n%s\n", r.err);
+  json_object *rec = json_tokener_parse(r.out);
+  json_object *res = rec ? json_object_get(json_object_object_get(rec, "s")) : NULL;
+  json_object_put(rec);
+  nlp_test_run_clear(&r);
+  g_unlink(pfile);
+  g_rmdir(dir);
+  g_free(pfile);
+  g_free(dir);
+  return res;
+}
+
+/* Checks the result's shape: n sentences in order, each a slice of DOC. */
+static void check_result(json_object *res, size_t n) {
+  CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+  json_object *list = json_object_object_get(res, "sentences");
+  CU_ASSERT_EQUAL(json_object_array_length(list), n);
+  glong len = 0;
+  gunichar *cp = g_utf8_to_ucs4_fast(DOC, -1, &len);
+  GString *joined = g_string_new(NULL);
+  int64_t prev_end = 0;
+  for (size_t i = 0; i < json_object_array_length(list); i++) {
+    json_object *s = json_object_array_get_idx(list, i);
+    int64_t a = json_object_get_int64(json_object_object_get(s, "start"));
+    int64_t b = json_object_get_int64(json_object_object_get(s, "end"));
+    CU_ASSERT_TRUE(a >= prev_end && b > a && b <= len);
+    double sc = json_object_get_double(json_object_object_get(s, "score"));
+    CU_ASSERT_TRUE(sc >= -1.0 && sc <= 1.0);
+    char *piece = g_ucs4_to_utf8(cp + a, (glong)(b - a), NULL, NULL, NULL);
+    g_string_append_printf(joined, "%s%s", i ? " " : "", piece);
+    g_free(piece);
+    prev_end = b;
+  }
+  CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_object_get(res, "summary_text")), joined->str);
+  g_string_free(joined, TRUE);
+  g_free(cp);
+}
+
+static void test_end_to_end(void) {
+  char *input = g_strdup_printf("%s\n", DOC);
+  json_object *a = summarize("", "{\"num_sentences\": 2}", input);
+  check_result(a, 2);
+  json_object *b = summarize("", "{\"ratio\": 0.5}", input); /* 6 sentences -> 3 */
+  check_result(b, 3);
+  json_object *c = summarize("", "{\"num_sentences\": 50}", input);
+  check_result(c, 6);
+  /* The same document twice in a batch with another: the same choice and scores. */
+  char *three = g_strdup_printf("Short one.\n%s\n%s\n", DOC, DOC);
+  char *dir = g_dir_make_tmp("nlpipe-sum-XXXXXX", NULL);
+  char *pfile = pipeline(dir, "", "{\"num_sentences\": 2}");
+  nlp_test_run r = nlp_test_run_nlpipe(three, (const char *const[]){"run", pfile, "--quiet", NULL});
+  char **lines = g_strsplit(r.out, "\n", -1);
+  for (int i = 1; i <= 2; i++) {
+    json_object *rec = json_tokener_parse(lines[i]), *s = json_object_object_get(rec, "s");
+    json_object *la = json_object_object_get(a, "sentences"), *ls = json_object_object_get(s, "sentences");
+    for (size_t k = 0; k < 2; k++) {
+      json_object *x = json_object_array_get_idx(la, k), *y = json_object_array_get_idx(ls, k);
+      CU_ASSERT_EQUAL(json_object_get_int(json_object_object_get(x, "start")),
+                      json_object_get_int(json_object_object_get(y, "start")));
+      CU_ASSERT_TRUE(fabs(json_object_get_double(json_object_object_get(x, "score")) -
+                          json_object_get_double(json_object_object_get(y, "score"))) < 1e-5);
+    }
+    json_object_put(rec);
+  }
+  g_strfreev(lines);
+  nlp_test_run_clear(&r);
+  /* Windows of 16 tokens overlapping by 4: every sentence still scored, same shape. */
+  json_object *w = summarize(", \"max_length\": 16, \"stride\": 4", "{\"num_sentences\": 6}", input);
+  check_result(w, 6);
+  json_object_put(w);
+  g_unlink(pfile);
+  g_rmdir(dir);
+  g_free(pfile);
+  g_free(dir);
+  g_free(three);
+  json_object_put(a);
+  json_object_put(b);
+  json_object_put(c);
+  g_free(input);
+}
+
+static void expect_refused(const char *options, const char *message) {
+  char *dir = g_dir_make_tmp("nlpipe-sum-XXXXXX", NULL);
+  char *pfile = pipeline(dir, "", options);
+  nlp_test_run r = nlp_test_run_nlpipe(NULL, (const char *const[]){"validate", pfile, NULL});
+  CU_ASSERT_EQUAL(r.status, 2);
+  CU_ASSERT_PTR_NOT_NULL(strstr(r.err, message));
+  if (!strstr(r.err, message)) fprintf(stderr, "\nwanted %s in:\n%s\n", message, r.err);
+  nlp_test_run_clear(&r);
+  g_unlink(pfile);
+  g_rmdir(dir);
+  g_free(pfile);
+  g_free(dir);
+}
+
+static void test_bad_options(void) {
+  expect_refused("{\"mode\": \"abstractive\"}", "steps[0].options.mode: \"abstractive\" needs an encoder-decoder");
+  expect_refused("{\"mode\": \"bullet\"}", "steps[0].options.mode: expected one of \"extractive\", \"abstractive\"");
+  expect_refused("{\"num_sentences\": 0}", "steps[0].options.num_sentences: expected integer >= 1");
+  expect_refused("{\"ratio\": 0}", "steps[0].options.ratio: expected a number in (0, 1]");
+  expect_refused("{\"ratio\": 1.5}", "steps[0].options.ratio: expected number in [0, 1] or null");
+}
+
+static void register_suites(void) {
+  CU_pSuite s = CU_add_suite("summarization plugin (extractive)", NULL, NULL);
+  CU_add_test(s, "sentence splitter", test_splitter);
+  CU_add_test(s, "end to end", test_end_to_end);
+  CU_add_test(s, "bad options refused at validation", test_bad_options);
+}
+
+int main(void) { return nlp_test_main(register_suites); }
