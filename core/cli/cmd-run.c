@@ -11,14 +11,17 @@ static const char *const summary =
     "input order: the record plus one key per step name. Everything is validated\n"
     "before any weights load. A record that cannot be processed is written per the\n"
     "pipeline's on_error (skip: an \"error\" field; quarantine: to output.reject_path;\n"
-    "fail: the run stops there).\n\n"
+    "fail: the run stops there). When input and output are files, a checkpoint\n"
+    "(OUTPUT.ckpt) is kept after every batch, and --resume continues an interrupted\n"
+    "run without losing or repeating a record.\n\n"
     "Exit status: 0 all records processed, 1 some records failed or the run stopped,\n"
     "2 invalid command line or pipeline.";
 
 int nlp_cli_run(int argc, char **argv) {
   char *input = NULL, *output = NULL, *plugin_path = NULL;
   gint threads = -1, batch_size = -1;
-  gboolean progress = FALSE, quiet = FALSE;
+  gboolean progress = FALSE, quiet = FALSE, resume = FALSE;
+  char *checkpoint = NULL;
   GOptionEntry entries[] = {
       {"input", 'i', 0, G_OPTION_ARG_STRING, &input,
        "Read records from PATH instead of the pipeline's input.path ('-' = stdin)", "PATH"},
@@ -29,6 +32,10 @@ int nlp_cli_run(int argc, char **argv) {
       {"batch-size", 'b', 0, G_OPTION_ARG_INT, &batch_size, "Records per batch", "N"},
       {"plugin-path", 0, 0, G_OPTION_ARG_STRING, &plugin_path,
        "Search these ':'-separated folders or .so files for plugins first", "DIRS"},
+      {"resume", 0, 0, G_OPTION_ARG_NONE, &resume,
+       "Continue an interrupted run from its checkpoint (file input and output only)", NULL},
+      {"checkpoint", 0, 0, G_OPTION_ARG_STRING, &checkpoint,
+       "Checkpoint file (default OUTPUT.ckpt when input and output are files)", "PATH"},
       {"progress", 0, 0, G_OPTION_ARG_NONE, &progress,
        "Show a progress line on stderr (default when stderr is a terminal)", NULL},
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No summary line on stderr", NULL},
@@ -60,6 +67,8 @@ int nlp_cli_run(int argc, char **argv) {
 
   nlp_run_params params = nlp_run_default_params();
   params.progress = progress || (!quiet && isatty(STDERR_FILENO));
+  params.resume = resume;
+  params.checkpoint = checkpoint;
   nlp_run_stats stats;
   gboolean ok = nlp_pipeline_run(spec, &params, &stats, &err);
   if (!ok) {
@@ -68,12 +77,14 @@ int nlp_cli_run(int argc, char **argv) {
   } else {
     status = stats.failed ? 1 : 0;
   }
+  if (!quiet && stats.resumed_at)
+    fprintf(stderr, "nlpipe run: resumed after record %" G_GUINT64_FORMAT "\n", stats.resumed_at);
   if (!quiet)
     fprintf(stderr,
             "nlpipe run: %" G_GUINT64_FORMAT " records, %" G_GUINT64_FORMAT " ok, %"
-            G_GUINT64_FORMAT " failed%s, %.2f s\n",
+            G_GUINT64_FORMAT " failed%s, %" G_GUINT64_FORMAT " encoder passes, %.2f s\n",
             stats.records, stats.ok, stats.failed, stats.aborted ? " (stopped: on_error=fail)" : "",
-            stats.seconds);
+            stats.forward_passes, stats.seconds);
 out:
   g_clear_error(&err);
   nlp_spec_free(spec);
@@ -82,5 +93,6 @@ out:
   g_free(input);
   g_free(output);
   g_free(plugin_path);
+  g_free(checkpoint);
   return status;
 }

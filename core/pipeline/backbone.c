@@ -1,58 +1,399 @@
-/* Interim backbone: the encoder lands with issue 4 (core/model) and the tokenizer
- * with issue 3 (core/tokenizer); until both are wired in, a pipeline that names a
- * model is refused at open time with a clear message. */
 #include "pipeline/backbone.h"
 
 #include <string.h>
 
+#include "model/model.h"
+#include "tensor/gemm.h"
+#include "tensor/safetensors.h"
+#include "tokenizer/tokenizer.h"
+/* decode_tokens needs the decoder chain on strings, which tokenizer.h only offers on
+ * ids; move to an nlp_tokenizer_decode_tokens when the tokenizer owner adds one. */
+#include "tokenizer/internal.h"
 #include "util/error.h"
 
-nlp_backbone *nlp_backbone_open(const char *name, const char *path, gint64 max_length,
-                                gint64 stride, GError **error) {
-  (void)max_length;
-  (void)stride;
-  g_set_error(error, NLP_ERROR, NLP_ERROR_UNSUPPORTED,
-              "models.%s: %s: transformer backbones are not built into this nlpipe yet", name,
-              path);
-  return NULL;
+/* Everything one encoder pass produced: the windows handed to plugins point into
+ * these arrays, so they stay valid until the next pass of the same kind. */
+typedef struct {
+  GPtrArray *encodings; /* nlp_encoding_list* per input (NULL for a failed one) */
+  GArray *windows;      /* nlp_window */
+  GArray *lengths;      /* size_t per window */
+  GArray *ids, *type_ids; /* packed int32 */
+  float *hidden;
+  size_t hidden_cap;    /* floats */
+} pass;
+
+typedef struct {
+  nlp_tensor_view view;
+  float *owned; /* converted or realigned copy, NULL when mapped in place */
+} tensor_entry;
+
+struct nlp_backbone {
+  char *name, *path;
+  nlp_model *model;
+  nlp_tokenizer *tok;
+  nlp_forward_ctx *ctx;
+  nlp_model_info info;
+  size_t window;  /* tokens per window, special tokens included */
+  size_t stride;  /* overlap between windows of a long text */
+  pass docs;      /* the shared per-batch pass */
+  GPtrArray *owners; /* nlp_doc* behind docs' window.doc indices */
+  gboolean docs_valid;
+  pass pairs;     /* the latest encode_pairs pass */
+  guint64 forwards;
+  GHashTable *tensors;  /* "head_dir|name" -> tensor_entry* */
+  GHashTable *head_files; /* head_dir -> nlp_safetensors* */
+};
+
+static void pass_init(pass *p) {
+  p->encodings = g_ptr_array_new_with_free_func((GDestroyNotify)nlp_encoding_list_free);
+  p->windows = g_array_new(FALSE, FALSE, sizeof(nlp_window));
+  p->lengths = g_array_new(FALSE, FALSE, sizeof(size_t));
+  p->ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
+  p->type_ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
 }
 
-void nlp_backbone_free(nlp_backbone *bb) { (void)bb; }
-const nlp_model_info *nlp_backbone_info(const nlp_backbone *bb) { (void)bb; return NULL; }
-void nlp_backbone_begin_batch(nlp_backbone *bb) { (void)bb; }
-size_t nlp_backbone_batch_windows(nlp_backbone *bb, nlp_doc **docs, size_t n_docs,
-                                  const nlp_window **windows) {
-  (void)bb; (void)docs; (void)n_docs;
-  *windows = NULL;
-  return 0;
+static void pass_reset(pass *p) {
+  g_ptr_array_set_size(p->encodings, 0);
+  g_array_set_size(p->windows, 0);
+  g_array_set_size(p->lengths, 0);
+  g_array_set_size(p->ids, 0);
+  g_array_set_size(p->type_ids, 0);
 }
-guint64 nlp_backbone_forward_count(const nlp_backbone *bb) { (void)bb; return 0; }
+
+static void pass_clear(pass *p) {
+  if (!p->encodings) return;
+  g_ptr_array_free(p->encodings, TRUE);
+  g_array_free(p->windows, TRUE);
+  g_array_free(p->lengths, TRUE);
+  g_array_free(p->ids, TRUE);
+  g_array_free(p->type_ids, TRUE);
+  g_free(p->hidden);
+}
+
+static void tensor_entry_free(gpointer p) {
+  tensor_entry *e = p;
+  g_free(e->owned);
+  g_free(e);
+}
+
+nlp_backbone *nlp_backbone_open(const char *name, const char *path, gint64 max_length,
+                                gint64 stride, int threads, GError **error) {
+  nlp_compute_init(threads);
+  nlp_model *model = nlp_model_open(path, error);
+  if (!model) {
+    g_prefix_error(error, "models.%s: ", name);
+    return NULL;
+  }
+  nlp_tokenizer *tok = nlp_tokenizer_load(path, error);
+  if (!tok) {
+    g_prefix_error(error, "models.%s: ", name);
+    nlp_model_free(model);
+    return NULL;
+  }
+  const nlp_model_config *cfg = nlp_model_get_config(model);
+  size_t usable = cfg->max_positions - (size_t)cfg->position_offset;
+  size_t window = max_length > 0 ? (size_t)max_length : usable;
+  size_t specials = nlp_tokenizer_num_special_tokens(tok, false);
+  if (window > usable || window <= specials) {
+    g_set_error(error, NLP_ERROR, NLP_ERROR_CONFIG,
+                "models.%s.max_length: expected an integer in [%zu, %zu] for %s, got %zu", name,
+                specials + 1, usable, path, window);
+    nlp_tokenizer_free(tok);
+    nlp_model_free(model);
+    return NULL;
+  }
+  /* Default overlap: a quarter of the text part of a window (HF's NER stride is
+   * user-chosen; QA's doc_stride is 128 of 384, about a third). */
+  size_t text_len = window - specials;
+  size_t s = stride >= 0 ? (size_t)stride : text_len / 4;
+  if (s >= text_len) {
+    g_set_error(error, NLP_ERROR, NLP_ERROR_CONFIG,
+                "models.%s.stride: expected an integer < %zu (the text tokens of a window), "
+                "got %zu", name, text_len, s);
+    nlp_tokenizer_free(tok);
+    nlp_model_free(model);
+    return NULL;
+  }
+  nlp_backbone *bb = g_new0(nlp_backbone, 1);
+  bb->name = g_strdup(name);
+  bb->path = g_strdup(path);
+  bb->model = model;
+  bb->tok = tok;
+  bb->ctx = nlp_forward_ctx_new(model, threads);
+  bb->window = window;
+  bb->stride = s;
+  bb->info.name = bb->name;
+  bb->info.path = bb->path;
+  bb->info.architecture = nlp_arch_name(cfg->arch);
+  bb->info.hidden_size = cfg->hidden_size;
+  bb->info.max_positions = window;
+  char *config_file = g_build_filename(path, "config.json", NULL);
+  bb->info.config = json_object_from_file(config_file);
+  g_free(config_file);
+  pass_init(&bb->docs);
+  pass_init(&bb->pairs);
+  bb->owners = g_ptr_array_new();
+  bb->tensors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, tensor_entry_free);
+  bb->head_files =
+      g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)nlp_safetensors_free);
+  return bb;
+}
+
+void nlp_backbone_free(nlp_backbone *bb) {
+  if (!bb) return;
+  pass_clear(&bb->docs);
+  pass_clear(&bb->pairs);
+  g_ptr_array_free(bb->owners, TRUE);
+  g_hash_table_destroy(bb->tensors);
+  g_hash_table_destroy(bb->head_files);
+  json_object_put(bb->info.config);
+  nlp_forward_ctx_free(bb->ctx);
+  nlp_tokenizer_free(bb->tok);
+  nlp_model_free(bb->model);
+  g_free(bb->name);
+  g_free(bb->path);
+  g_free(bb);
+}
+
+const nlp_model_info *nlp_backbone_info(const nlp_backbone *bb) { return &bb->info; }
+
+void nlp_backbone_begin_batch(nlp_backbone *bb) { bb->docs_valid = FALSE; }
+
+guint64 nlp_backbone_forward_count(const nlp_backbone *bb) { return bb ? bb->forwards : 0; }
+
+/* Adds the windows of one tokenized input to the pass. */
+static void add_windows(pass *p, nlp_encoding_list *list, size_t input, size_t hidden_size) {
+  for (size_t w = 0; w < list->n; w++) {
+    const nlp_encoding *e = &list->items[w];
+    nlp_window win = {
+        .doc = input,
+        .index = w,
+        .n_tokens = e->n,
+        .ids = e->ids,
+        .type_ids = e->type_ids,
+        .word_ids = e->word_ids,
+        .seq_ids = e->seq_ids,
+        .offsets = e->offsets,
+        .hidden = NULL,
+        .hidden_size = hidden_size,
+    };
+    g_array_append_val(p->windows, win);
+    g_array_append_val(p->lengths, e->n);
+    g_array_append_vals(p->ids, e->ids, e->n);
+    g_array_append_vals(p->type_ids, e->type_ids, e->n);
+  }
+}
+
+/* Runs the encoder over every window of the pass and points each window at its
+ * rows of the hidden state. */
+static gboolean run_pass(nlp_backbone *bb, pass *p, GError **error) {
+  size_t n_windows = p->windows->len;
+  if (!n_windows) return TRUE;
+  size_t total = p->ids->len, h = bb->info.hidden_size;
+  if (total * h > p->hidden_cap) {
+    g_free(p->hidden);
+    p->hidden_cap = total * h;
+    p->hidden = g_new(float, p->hidden_cap);
+  }
+  nlp_forward_input in = {
+      .n_seqs = n_windows,
+      .lengths = (const size_t *)(void *)p->lengths->data,
+      .ids = (const int32_t *)(void *)p->ids->data,
+      .type_ids = (const int32_t *)(void *)p->type_ids->data,
+  };
+  if (!nlp_model_forward(bb->model, bb->ctx, &in, p->hidden, error)) return FALSE;
+  bb->forwards++;
+  size_t row = 0;
+  for (size_t i = 0; i < n_windows; i++) {
+    nlp_window *w = &g_array_index(p->windows, nlp_window, i);
+    w->hidden = p->hidden + row * h;
+    row += w->n_tokens;
+  }
+  return TRUE;
+}
+
+size_t nlp_backbone_batch_windows(nlp_backbone *bb, nlp_doc **docs, size_t n_docs,
+                                  const nlp_window **windows, nlp_doc *const **owners) {
+  pass *p = &bb->docs;
+  if (!bb->docs_valid) {
+    bb->docs_valid = TRUE;
+    pass_reset(p);
+    g_ptr_array_set_size(bb->owners, 0);
+    for (size_t i = 0; i < n_docs; i++) g_ptr_array_add(bb->owners, docs[i]);
+    nlp_encode_params params = nlp_encode_default_params();
+    params.max_length = bb->window;
+    params.stride = bb->stride;
+    params.truncation = NLP_TRUNCATE_LONGEST_FIRST;
+    for (size_t i = 0; i < n_docs; i++) {
+      GError *err = NULL;
+      nlp_encoding_list *list =
+          nlp_tokenizer_encode(bb->tok, docs[i]->text, docs[i]->text_len, NULL, 0, &params, &err);
+      if (!list) {
+        nlp_doc_fail(docs[i], "tokenizer of models.%s: %s", bb->name, err->message);
+        g_error_free(err);
+      } else {
+        add_windows(p, list, i, bb->info.hidden_size);
+      }
+      g_ptr_array_add(p->encodings, list);
+    }
+    GError *err = NULL;
+    if (!run_pass(bb, p, &err)) {
+      /* An encoder failure here is a bug or an input the tokenizer let through
+       * (e.g. an id beyond the embedding table): the batch's documents fail. */
+      for (size_t i = 0; i < n_docs; i++)
+        nlp_doc_fail(docs[i], "encoder of models.%s: %s", bb->name, err->message);
+      g_error_free(err);
+      g_array_set_size(p->windows, 0);
+    }
+  }
+  *windows = (const nlp_window *)(void *)p->windows->data;
+  *owners = (nlp_doc *const *)bb->owners->pdata;
+  return p->windows->len;
+}
+
 size_t nlp_backbone_encode_pairs(nlp_backbone *bb, const char *const *first,
                                  const char *const *second, size_t n_pairs,
                                  const nlp_pair_params *params, const nlp_window **windows,
                                  char **error) {
-  (void)bb; (void)first; (void)second; (void)n_pairs; (void)params;
+  pass *p = &bb->pairs;
+  pass_reset(p);
   *windows = NULL;
-  if (error) *error = strdup("no encoder");
-  return (size_t)-1;
+  nlp_encode_params ep = nlp_encode_default_params();
+  ep.max_length = params->max_length ? params->max_length : bb->window;
+  if (ep.max_length > bb->window) ep.max_length = bb->window;
+  ep.stride = params->stride;
+  ep.truncation = params->truncate_first_only ? NLP_TRUNCATE_ONLY_FIRST : NLP_TRUNCATE_ONLY_SECOND;
+  for (size_t i = 0; i < n_pairs; i++) {
+    GError *err = NULL;
+    nlp_encoding_list *list = nlp_tokenizer_encode(bb->tok, first[i], strlen(first[i]), second[i],
+                                                   strlen(second[i]), &ep, &err);
+    if (!list) {
+      if (error) *error = g_strdup_printf("pair %zu: %s", i, err->message);
+      g_error_free(err);
+      return (size_t)-1;
+    }
+    add_windows(p, list, i, bb->info.hidden_size);
+    g_ptr_array_add(p->encodings, list);
+  }
+  GError *err = NULL;
+  if (!run_pass(bb, p, &err)) {
+    if (error) *error = g_strdup(err->message);
+    g_error_free(err);
+    return (size_t)-1;
+  }
+  *windows = (const nlp_window *)(void *)p->windows->data;
+  return p->windows->len;
 }
+
+/* A head folder's weights: the first of these files that exists. */
+static const nlp_safetensors *head_file(nlp_backbone *bb, const char *head_dir) {
+  if (g_hash_table_contains(bb->head_files, head_dir))
+    return g_hash_table_lookup(bb->head_files, head_dir);
+  nlp_safetensors *st = NULL;
+  static const char *const names[] = {"head.safetensors", "model.safetensors"};
+  for (size_t i = 0; i < G_N_ELEMENTS(names) && !st; i++) {
+    char *f = g_build_filename(head_dir, names[i], NULL);
+    if (g_file_test(f, G_FILE_TEST_EXISTS)) {
+      GError *err = NULL;
+      st = nlp_safetensors_open(f, &err);
+      if (!st) {
+        g_warning("%s", err->message);
+        g_error_free(err);
+      }
+    }
+    g_free(f);
+  }
+  g_hash_table_insert(bb->head_files, g_strdup(head_dir), st);
+  return st;
+}
+
+static tensor_entry *entry_from_safetensors(const nlp_safetensors_entry *e) {
+  if (e->ndim > 4) return NULL;
+  tensor_entry *t = g_new0(tensor_entry, 1);
+  t->view.ndim = (size_t)e->ndim;
+  for (int d = 0; d < e->ndim; d++) t->view.shape[d] = (size_t)e->shape[d];
+  if (e->dtype == NLP_DTYPE_F32 && ((uintptr_t)e->data % sizeof(float)) == 0) {
+    t->view.data = e->data; /* in place, from the mapping */
+  } else {
+    t->owned = g_new(float, e->numel ? e->numel : 1);
+    if (e->dtype == NLP_DTYPE_F32) memcpy(t->owned, e->data, e->nbytes);
+    else if (e->dtype == NLP_DTYPE_F16) nlp_convert_f16_to_f32(e->data, t->owned, e->numel);
+    else if (e->dtype == NLP_DTYPE_BF16) nlp_convert_bf16_to_f32(e->data, t->owned, e->numel);
+    else {
+      g_free(t->owned);
+      g_free(t);
+      return NULL;
+    }
+    t->view.data = t->owned;
+  }
+  return t;
+}
+
 const nlp_tensor_view *nlp_backbone_tensor(nlp_backbone *bb, const char *head_dir,
                                            const char *name) {
-  (void)bb; (void)head_dir; (void)name;
-  return NULL;
+  char *key = g_strdup_printf("%s|%s", head_dir ? head_dir : "", name);
+  tensor_entry *t = g_hash_table_lookup(bb->tensors, key);
+  if (t) {
+    g_free(key);
+    return &t->view;
+  }
+  if (head_dir) {
+    const nlp_safetensors *st = head_file(bb, head_dir);
+    const nlp_safetensors_entry *e = st ? nlp_safetensors_find(st, name) : NULL;
+    if (e) t = entry_from_safetensors(e);
+  }
+  if (!t) {
+    const nlp_tensor *mt = nlp_model_find_tensor(bb->model, name);
+    if (mt && mt->ndim <= 4) {
+      t = g_new0(tensor_entry, 1);
+      t->view.data = mt->data;
+      t->view.ndim = (size_t)mt->ndim;
+      for (int d = 0; d < mt->ndim; d++) t->view.shape[d] = (size_t)mt->shape[d];
+    }
+  }
+  if (!t) {
+    g_free(key);
+    return NULL;
+  }
+  g_hash_table_insert(bb->tensors, key, t);
+  return &t->view;
 }
+
 char *nlp_backbone_decode(nlp_backbone *bb, const int32_t *ids, size_t n, bool skip_special) {
-  (void)bb; (void)ids; (void)n; (void)skip_special;
-  return NULL;
+  char *g = nlp_tokenizer_decode(bb->tok, ids, n, skip_special);
+  char *out = strdup(g); /* plugins free() what the host hands them */
+  g_free(g);
+  return out;
 }
+
 void nlp_host_linear(const float *x, size_t n, size_t in, const float *w, const float *b,
                      size_t out, float *y);
 void nlp_host_linear(const float *x, size_t n, size_t in, const float *w, const float *b,
                      size_t out, float *y) {
-  for (size_t i = 0; i < n; i++)
-    for (size_t o = 0; o < out; o++) {
-      float acc = b ? b[o] : 0.0f;
-      for (size_t k = 0; k < in; k++) acc += x[i * in + k] * w[o * in + k];
-      y[i * out + o] = acc;
-    }
+  nlp_gemm_linear(x, n, in, w, b, out, y, 0);
 }
+
+char *nlp_backbone_decode_tokens(nlp_backbone *bb, const char *const *tokens, size_t n) {
+  GPtrArray *toks = g_ptr_array_new_with_free_func(g_free);
+  for (size_t i = 0; i < n; i++) g_ptr_array_add(toks, g_strdup(tokens[i] ? tokens[i] : ""));
+  GString *r = g_string_new(NULL);
+  if (bb->tok->decoder) {
+    nlp_tk_decode_chain(bb->tok->decoder, toks);
+    for (size_t i = 0; i < toks->len; i++) g_string_append(r, toks->pdata[i]);
+  } else {
+    for (size_t i = 0; i < toks->len; i++) {
+      if (i) g_string_append_c(r, ' ');
+      g_string_append(r, toks->pdata[i]);
+    }
+  }
+  g_ptr_array_free(toks, TRUE);
+  char *out = strdup(r->str); /* plugins free() what the host hands them */
+  g_string_free(r, TRUE);
+  return out;
+}
+
+const char *nlp_backbone_id_to_token(nlp_backbone *bb, int32_t id) {
+  return nlp_tokenizer_id_to_token(bb->tok, id);
+}
+
+int32_t nlp_backbone_unk_id(nlp_backbone *bb) { return nlp_tokenizer_unk_id(bb->tok); }

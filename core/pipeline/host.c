@@ -59,11 +59,19 @@ static size_t host_batch_windows(nlp_batch *b, const nlp_window **out) {
   /* The backbone encodes the documents once per batch; each step sees them
    * through its own list of still-valid documents, so indices are remapped. */
   const nlp_window *all = NULL;
-  size_t n = nlp_backbone_batch_windows(b->backbone, b->docs, b->n, &all);
+  nlp_doc *const *owners = NULL;
+  size_t n = nlp_backbone_batch_windows(b->backbone, b->docs, b->n, &all, &owners);
   g_array_set_size(b->windows, 0);
+  size_t visible = 0;
   for (size_t i = 0; i < n; i++) {
-    if (b->docs[all[i].doc]->error) continue; /* failed while encoding */
-    g_array_append_val(b->windows, all[i]);
+    const nlp_doc *owner = owners[all[i].doc];
+    /* Both lists are in input order, so one forward scan maps owners to the
+     * step's visible documents; failed ones are not visible and are skipped. */
+    while (visible < b->n && b->docs[visible]->index < owner->index) visible++;
+    if (visible == b->n || b->docs[visible] != owner) continue;
+    nlp_window w = all[i];
+    w.doc = visible;
+    g_array_append_val(b->windows, w);
   }
   *out = (const nlp_window *)(void *)b->windows->data;
   return b->windows->len;
@@ -88,6 +96,16 @@ static char *host_decode(nlp_batch *b, const int32_t *ids, size_t n, bool skip_s
   return b->backbone ? nlp_backbone_decode(b->backbone, ids, n, skip_special) : NULL;
 }
 
+static const char *host_id_to_token(nlp_batch *b, int32_t id) {
+  return b->backbone ? nlp_backbone_id_to_token(b->backbone, id) : NULL;
+}
+
+static char *host_decode_tokens(nlp_batch *b, const char *const *tokens, size_t n) {
+  return b->backbone ? nlp_backbone_decode_tokens(b->backbone, tokens, n) : NULL;
+}
+
+static int32_t host_unk_id(nlp_batch *b) { return b->backbone ? nlp_backbone_unk_id(b->backbone) : -1; }
+
 void nlp_host_linear(const float *x, size_t n, size_t in, const float *w, const float *b,
                      size_t out, float *y);
 
@@ -107,6 +125,9 @@ static const nlp_host host_table = {
     .tensor = host_tensor,
     .linear = nlp_host_linear,
     .decode = host_decode,
+    .id_to_token = host_id_to_token,
+    .decode_tokens = host_decode_tokens,
+    .unk_id = host_unk_id,
 };
 
 const nlp_host *nlp_host_get(void) { return &host_table; }

@@ -1,6 +1,7 @@
 #include "pipeline/reader.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "util/error.h"
@@ -69,6 +70,34 @@ void nlp_reader_free(nlp_reader *r) {
 }
 
 guint64 nlp_reader_offset(const nlp_reader *r) { return r->offset; }
+
+guint64 nlp_reader_lines(const nlp_reader *r) { return r->line_no; }
+
+static ssize_t read_line(nlp_reader *r, GError **error);
+
+gboolean nlp_reader_seek(nlp_reader *r, guint64 offset, guint64 records, guint64 lines,
+                         GError **error) {
+  if (!r->owns_stream) {
+    g_set_error(error, NLP_ERROR, NLP_ERROR_IO, "%s: cannot resume reading a stream", r->name);
+    return FALSE;
+  }
+  if (r->spec->format == NLP_INPUT_TSV && !r->columns && offset > 0) {
+    if (read_line(r, error) < 0) return FALSE;
+    r->columns = g_strsplit(r->line, "\t", -1);
+  }
+  struct stat st;
+  if (fstat(fileno(r->stream), &st) != 0 || (guint64)st.st_size < offset ||
+      fseeko(r->stream, (off_t)offset, SEEK_SET) != 0) {
+    g_set_error(error, NLP_ERROR, NLP_ERROR_IO,
+                "%s: cannot resume at byte %" G_GUINT64_FORMAT " (the input changed?)", r->name,
+                offset);
+    return FALSE;
+  }
+  r->offset = offset;
+  r->records = records;
+  r->line_no = lines;
+  return TRUE;
+}
 
 /* Reads one line without its LF or CRLF. Returns its length, or -1 at EOF/error. */
 static ssize_t read_line(nlp_reader *r, GError **error) {

@@ -40,6 +40,14 @@ int nlp_reader_next(nlp_reader *reader, nlp_doc *doc, GError **error);
 
 /* Bytes consumed so far: the resume point after the last returned record. */
 guint64 nlp_reader_offset(const nlp_reader *reader);
+/* Lines read so far (a TSV header line included). */
+guint64 nlp_reader_lines(const nlp_reader *reader);
+
+/* Continues a file input from a checkpoint: the next record read is the one at
+ * byte OFFSET, numbered RECORDS (0-based) and found on line LINES + 1. A TSV
+ * header is read again first. Fails on stdin or when the file is shorter. */
+gboolean nlp_reader_seek(nlp_reader *reader, guint64 offset, guint64 records, guint64 lines,
+                         GError **error);
 
 const char *nlp_input_format_name(nlp_input_format f);
 gboolean nlp_input_format_parse(const char *name, nlp_input_format *out);

@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "pipeline/backbone.h"
+#include "pipeline/checkpoint.h"
 #include "pipeline/host.h"
 #include "pipeline/writer.h"
 #include "util/error.h"
@@ -28,15 +31,21 @@ typedef struct {
 } run_ctx;
 
 nlp_run_params nlp_run_default_params(void) {
-  nlp_run_params p = {.progress = false};
+  nlp_run_params p = {.checkpoint = NULL, .resume = false, .progress = false};
   return p;
+}
+
+/* The pipeline's thread budget; 0 means every core. */
+static int threads_budget(const nlp_pipeline_spec *spec) {
+  return spec->threads > 0 ? (int)spec->threads : (int)g_get_num_processors();
 }
 
 static nlp_backbone *backbone_for(run_ctx *c, const char *model, GError **error) {
   for (guint i = 0; i < c->backbone_names->len; i++)
     if (!strcmp(c->backbone_names->pdata[i], model)) return c->backbones->pdata[i];
   const nlp_model_spec *m = nlp_spec_find_model(c->spec, model);
-  nlp_backbone *bb = nlp_backbone_open(m->name, m->path, m->max_length, m->stride, error);
+  nlp_backbone *bb = nlp_backbone_open(m->name, m->path, m->max_length, m->stride,
+                                       threads_budget(c->spec), error);
   if (!bb) return NULL;
   g_ptr_array_add(c->backbones, bb);
   g_ptr_array_add(c->backbone_names, g_strdup(model));
@@ -57,6 +66,7 @@ static gboolean create_steps(run_ctx *c, GError **error) {
         .options = st->options,
         .model = (const nlp_model *)rt->backbone,
         .pipeline_dir = c->spec->dir,
+        .head_dir = st->head,
     };
     char *why = NULL;
     if (rt->desc->create(nlp_host_get(), &info, &rt->state, &why) != NLP_STATUS_OK) {
@@ -150,6 +160,27 @@ static gboolean write_batch(run_ctx *c, nlp_doc *docs, size_t n, gboolean *stop,
   return nlp_writer_flush(c->out, error) && (!c->rejects || nlp_writer_flush(c->rejects, error));
 }
 
+static char *checkpoint_path(const nlp_pipeline_spec *spec, const nlp_run_params *params) {
+  if (params->checkpoint) return g_strdup(params->checkpoint);
+  if (!strcmp(spec->input.path, "-") || !strcmp(spec->output_path, "-")) return NULL;
+  return g_strconcat(spec->output_path, ".ckpt", NULL);
+}
+
+static gboolean save_checkpoint(run_ctx *c, nlp_reader *reader, const char *path,
+                                GError **error) {
+  nlp_checkpoint ck = {
+      .input = c->spec->input.path,
+      .input_offset = nlp_reader_offset(reader),
+      .records = c->stats->records,
+      .lines = nlp_reader_lines(reader),
+      .output_bytes = nlp_writer_tell(c->out),
+      .reject_bytes = c->rejects ? nlp_writer_tell(c->rejects) : 0,
+      .ok = c->stats->ok,
+      .failed = c->stats->failed,
+  };
+  return nlp_checkpoint_save(path, &ck, error);
+}
+
 static void show_progress(const nlp_run_stats *s, double elapsed, gboolean final) {
   fprintf(stderr, "\rnlpipe: %" G_GUINT64_FORMAT " records, %" G_GUINT64_FORMAT
           " failed, %.1f s, %.0f records/s%s", s->records, s->failed, elapsed,
@@ -180,10 +211,32 @@ gboolean nlp_pipeline_run(const nlp_pipeline_spec *spec, const nlp_run_params *p
   GTimer *timer = g_timer_new();
   gboolean ok = create_steps(&c, error);
   nlp_reader *reader = NULL;
+  char *ckpt_path = checkpoint_path(spec, params);
+  nlp_checkpoint ckpt = {0};
+  gboolean resuming = FALSE;
+  if (ok && params->resume && ckpt_path && g_file_test(ckpt_path, G_FILE_TEST_EXISTS)) {
+    ok = nlp_checkpoint_load(ckpt_path, &ckpt, error);
+    if (ok && strcmp(ckpt.input, spec->input.path)) {
+      g_set_error(error, NLP_ERROR, NLP_ERROR_CONFIG,
+                  "%s: the checkpoint is for input %s, not %s", ckpt_path, ckpt.input,
+                  spec->input.path);
+      ok = FALSE;
+    }
+    resuming = ok;
+  }
   if (ok) ok = (reader = nlp_reader_open(&spec->input, error)) != NULL;
-  if (ok) ok = (c.out = nlp_writer_open(spec->output_path, FALSE, error)) != NULL;
+  if (ok && resuming)
+    ok = nlp_reader_seek(reader, ckpt.input_offset, ckpt.records, ckpt.lines, error);
+  if (ok)
+    ok = (c.out = nlp_writer_open(spec->output_path, resuming, ckpt.output_bytes, error)) != NULL;
   if (ok && spec->on_error == NLP_ON_ERROR_QUARANTINE)
-    ok = (c.rejects = nlp_writer_open(spec->reject_path, FALSE, error)) != NULL;
+    ok = (c.rejects = nlp_writer_open(spec->reject_path, resuming, ckpt.reject_bytes, error)) !=
+         NULL;
+  if (resuming) {
+    stats->records = stats->resumed_at = ckpt.records;
+    stats->ok = ckpt.ok;
+    stats->failed = ckpt.failed;
+  }
 
   size_t cap = (size_t)spec->batch_size;
   nlp_doc *docs = g_new0(nlp_doc, cap);
@@ -212,6 +265,7 @@ gboolean nlp_pipeline_run(const nlp_pipeline_spec *spec, const nlp_run_params *p
       }
     }
     for (size_t i = 0; i < n; i++) nlp_doc_clear(&docs[i]);
+    if (ok && n && ckpt_path) ok = save_checkpoint(&c, reader, ckpt_path, error);
     double t = g_timer_elapsed(timer, NULL);
     if (params->progress && t - last_progress >= 1.0) {
       show_progress(stats, t, FALSE);
@@ -229,6 +283,10 @@ gboolean nlp_pipeline_run(const nlp_pipeline_spec *spec, const nlp_run_params *p
     g_propagate_error(error, close_err);
     ok = FALSE;
   }
+  /* A finished run needs no checkpoint; a stopped one keeps it for --resume. */
+  if (ok && ckpt_path) g_unlink(ckpt_path);
+  g_free(ckpt_path);
+  nlp_checkpoint_clear(&ckpt);
   cleanup(&c);
   stats->seconds = g_timer_elapsed(timer, NULL);
   if (params->progress && stats->records) show_progress(stats, stats->seconds, TRUE);

@@ -19,10 +19,15 @@ typedef struct nlp_run_stats {
   guint64 failed;   /* written with an error, quarantined, or the one that stopped a fail run */
   guint64 forward_passes; /* encoder passes over all backbones */
   double seconds;
+  guint64 resumed_at; /* records already done by an earlier run (0 if fresh) */
   bool aborted;     /* on_error "fail" stopped the run */
 } nlp_run_stats;
 
 typedef struct nlp_run_params {
+  /* Checkpoint file, saved after every batch; NULL = "<output>.ckpt" when both
+   * input and output are files, else none. Removed when the run completes. */
+  const char *checkpoint;
+  bool resume;      /* continue from the checkpoint, if there is one */
   bool progress;    /* a progress line on stderr (the CLI sets it on a terminal) */
 } nlp_run_params;
 

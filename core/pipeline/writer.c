@@ -19,8 +19,14 @@ nlp_writer *nlp_writer_new_from_stream(FILE *stream, const char *display_name) {
   return w;
 }
 
-nlp_writer *nlp_writer_open(const char *path, gboolean append, GError **error) {
+nlp_writer *nlp_writer_open(const char *path, gboolean append, guint64 keep_bytes,
+                            GError **error) {
   if (!strcmp(path, "-")) return nlp_writer_new_from_stream(stdout, "<stdout>");
+  if (append && truncate(path, (off_t)keep_bytes) != 0) {
+    g_set_error(error, NLP_ERROR, NLP_ERROR_IO, "%s: cannot cut the output back to %"
+                G_GUINT64_FORMAT " bytes to resume: %s", path, keep_bytes, g_strerror(errno));
+    return NULL;
+  }
   FILE *f = fopen(path, append ? "ab" : "wb");
   if (!f) {
     g_set_error(error, NLP_ERROR, NLP_ERROR_IO, "%s: cannot open output: %s", path,
@@ -52,6 +58,12 @@ gboolean nlp_writer_flush(nlp_writer *w, GError **error) {
   errno = 0;
   if (fflush(w->stream) != 0) return io_error(w, error);
   return TRUE;
+}
+
+guint64 nlp_writer_tell(nlp_writer *w) {
+  if (!w->owns_stream) return 0;
+  off_t pos = ftello(w->stream);
+  return pos < 0 ? 0 : (guint64)pos;
 }
 
 gboolean nlp_writer_close(nlp_writer *w, GError **error) {

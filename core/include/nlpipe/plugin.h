@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define NLP_PLUGIN_ABI_MAJOR 1u
-#define NLP_PLUGIN_ABI_MINOR 0u
+#define NLP_PLUGIN_ABI_MINOR 1u
 #define NLP_PLUGIN_ABI_VERSION ((NLP_PLUGIN_ABI_MAJOR << 16) | NLP_PLUGIN_ABI_MINOR)
 #define NLP_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define NLP_PLUGIN_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
@@ -177,6 +177,17 @@ typedef struct nlp_host {
                  size_t out, float *y);
   /* Text of token ids (generation, display); malloc()ed, caller frees. */
   char *(*decode)(nlp_batch *batch, const int32_t *ids, size_t n, bool skip_special);
+
+  /* ---- ABI 1.1 (check struct_size) ---- */
+  /* The vocabulary string of a token id (borrowed, for the process' lifetime), or NULL
+   * when out of range. HF convert_ids_to_tokens. */
+  const char *(*id_to_token)(nlp_batch *batch, int32_t id);
+  /* Token strings back to text through the tokenizer's decoder, HF
+   * convert_tokens_to_string (the strings need not be in the vocabulary: NER joins
+   * words this way). malloc()ed, caller frees. */
+  char *(*decode_tokens)(nlp_batch *batch, const char *const *tokens, size_t n);
+  /* The unknown token's id, or -1 when the tokenizer has none. */
+  int32_t (*unk_id)(nlp_batch *batch);
 } nlp_host;
 
 /* What create() learns about its step. */
@@ -185,6 +196,10 @@ typedef struct nlp_step_info {
   struct json_object *options;      /* validated, defaults filled in; borrowed */
   const nlp_model *model;           /* NULL when the step has no model */
   const char *pipeline_dir;         /* folder of the pipeline file (relative paths) */
+  /* The step's "head" folder (absolute), or NULL: a task head trained on a shared
+   * backbone (head.safetensors + head.json, written by `nlpipe train`). Its
+   * tensors are found through nlp_host.tensor before the model's own. */
+  const char *head_dir;
 } nlp_step_info;
 
 /* Optional training hooks (nlpipe train). Reserved in ABI 1.0: NULL for now. */
