@@ -4,68 +4,22 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "support/harness.h"
-
-typedef struct {
-  char *out;
-  char *err;
-  int status;
-} run_result;
-
-
-/* Runs build/.../nlpipe with the given arguments (NULL-terminated), with stdin
- * read from a temporary file holding `input` (empty when NULL). */
-static run_result nlpipe(const char *input, const char *const *args) {
-  char *exe = nlp_test_build_path("nlpipe");
-  char *in_file = NULL;
-  int fd = g_file_open_tmp("nlpipe-stdin-XXXXXX", &in_file, NULL);
-  CU_ASSERT_TRUE_FATAL(fd >= 0);
-  close(fd);
-  CU_ASSERT_TRUE(g_file_set_contents(in_file, input ? input : "", -1, NULL));
-  GPtrArray *argv = g_ptr_array_new();
-  /* sh only redirects stdin; exec keeps nlpipe's own exit status. */
-  g_ptr_array_add(argv, "/bin/sh");
-  g_ptr_array_add(argv, "-c");
-  g_ptr_array_add(argv, "f=$1; shift; exec \"$@\" < \"$f\"");
-  g_ptr_array_add(argv, "sh");
-  g_ptr_array_add(argv, in_file);
-  g_ptr_array_add(argv, exe);
-  for (const char *const *a = args; *a; a++) g_ptr_array_add(argv, (char *)*a);
-  g_ptr_array_add(argv, NULL);
-  run_result r = {0};
-  GError *err = NULL;
-  int wait_status = 0;
-  CU_ASSERT_TRUE(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                              &r.out, &r.err, &wait_status, &err));
-  CU_ASSERT_PTR_NULL(err);
-  g_clear_error(&err);
-  r.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128;
-  g_ptr_array_free(argv, TRUE);
-  g_unlink(in_file);
-  g_free(in_file);
-  g_free(exe);
-  return r;
-}
-
-static void run_result_clear(run_result *r) {
-  g_free(r->out);
-  g_free(r->err);
-}
+#include "support/nlpipe-run.h"
 
 static char *test_plugins(void) { return nlp_test_build_path("tests/plugins"); }
 
 static void test_entity_ruler_end_to_end(void) {
-  run_result r = nlpipe(NULL, (const char *const[]){"run", "pipelines/entity-ruler.json", NULL});
+  nlp_test_run r =
+      nlp_test_run_nlpipe(NULL, (const char *const[]){"run", "pipelines/entity-ruler.json", NULL});
   char *expected = nlp_test_read_file("tests/fixtures/entity-ruler/expected.jsonl", NULL);
   CU_ASSERT_EQUAL(r.status, 0);
   CU_ASSERT_STRING_EQUAL(r.out, expected);
   if (strcmp(r.out, expected)) fprintf(stderr, "\n--- got:\n%s\n--- stderr:\n%s\n", r.out, r.err);
   CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "11 records, 11 ok, 0 failed"));
   g_free(expected);
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
 }
 
 /* The same pipeline fed through --input - and --batch-size 1 gives the same lines. */
@@ -74,16 +28,15 @@ static void test_overrides_same_output(void) {
   char *expected = nlp_test_read_file("tests/fixtures/entity-ruler/expected.jsonl", NULL);
   char *dir = g_dir_make_tmp("nlpipe-cli-XXXXXX", NULL);
   char *out = g_build_filename(dir, "out.jsonl", NULL);
-  run_result r = nlpipe(input, (const char *const[]){"run", "pipelines/entity-ruler.json",
-                                                     "--input", "-", "--output", out,
-                                                     "--batch-size", "1", "--threads", "1",
-                                                     NULL});
+  nlp_test_run r = nlp_test_run_nlpipe(
+      input, (const char *const[]){"run", "pipelines/entity-ruler.json", "--input", "-", "--output",
+                                   out, "--batch-size", "1", "--threads", "1", NULL});
   CU_ASSERT_EQUAL(r.status, 0);
   CU_ASSERT_STRING_EQUAL(r.out, "");
   char *written = nlp_test_read_file(out, NULL);
   CU_ASSERT_STRING_EQUAL(written, expected);
   g_free(written);
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   g_unlink(out);
   g_rmdir(dir);
   g_free(out);
@@ -92,18 +45,17 @@ static void test_overrides_same_output(void) {
   g_free(input);
 }
 
-static const char *const mixed_input =
-    "alpha\n"
-    "FAILME please\n"
-    "\n"
-    "bad \xff byte\n"
-    "omega\n";
+static const char *const mixed_input = "alpha\n"
+                                       "FAILME please\n"
+                                       "\n"
+                                       "bad \xff byte\n"
+                                       "omega\n";
 
 static char *write_pipeline(const char *dir, const char *extra) {
   char *file = g_build_filename(dir, "p.json", NULL);
-  char *json = g_strdup_printf(
-      "{\"steps\":[{\"name\":\"cased\",\"plugin\":\"test-good\"}],"
-      "\"input\":{\"format\":\"text\",\"path\":\"-\"}%s}", extra);
+  char *json = g_strdup_printf("{\"steps\":[{\"name\":\"cased\",\"plugin\":\"test-good\"}],"
+                               "\"input\":{\"format\":\"text\",\"path\":\"-\"}%s}",
+                               extra);
   CU_ASSERT_TRUE(g_file_set_contents(file, json, -1, NULL));
   g_free(json);
   return file;
@@ -113,8 +65,9 @@ static void test_on_error_skip(void) {
   char *dir = g_dir_make_tmp("nlpipe-cli-XXXXXX", NULL);
   char *pipeline = write_pipeline(dir, "");
   char *plugins = test_plugins();
-  run_result r = nlpipe(mixed_input, (const char *const[]){"run", pipeline, "--plugin-path",
-                                                           plugins, "--batch-size", "2", NULL});
+  nlp_test_run r =
+      nlp_test_run_nlpipe(mixed_input, (const char *const[]){"run", pipeline, "--plugin-path",
+                                                             plugins, "--batch-size", "2", NULL});
   CU_ASSERT_EQUAL(r.status, 1); /* some records failed */
   char **lines = g_strsplit(r.out, "\n", -1);
   CU_ASSERT_EQUAL_FATAL(g_strv_length(lines), 6); /* 5 records + the empty tail */
@@ -128,7 +81,7 @@ static void test_on_error_skip(void) {
   CU_ASSERT_STRING_EQUAL(lines[4], "{\"text\":\"omega\",\"cased\":\"OMEGA\"}");
   CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "5 records, 2 ok, 3 failed"));
   g_strfreev(lines);
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   g_unlink(pipeline);
   g_rmdir(dir);
   g_free(plugins);
@@ -142,8 +95,8 @@ static void test_on_error_quarantine(void) {
       dir, ",\"on_error\":\"quarantine\",\"output\":{\"reject_path\":\"rejects.jsonl\"}");
   char *rejects = g_build_filename(dir, "rejects.jsonl", NULL);
   char *plugins = test_plugins();
-  run_result r = nlpipe(mixed_input, (const char *const[]){"run", pipeline, "--plugin-path",
-                                                           plugins, NULL});
+  nlp_test_run r = nlp_test_run_nlpipe(
+      mixed_input, (const char *const[]){"run", pipeline, "--plugin-path", plugins, NULL});
   CU_ASSERT_EQUAL(r.status, 1);
   CU_ASSERT_STRING_EQUAL(r.out, "{\"text\":\"alpha\",\"cased\":\"ALPHA\"}\n"
                                 "{\"text\":\"omega\",\"cased\":\"OMEGA\"}\n");
@@ -155,7 +108,7 @@ static void test_on_error_quarantine(void) {
   CU_ASSERT_PTR_NOT_NULL(strstr(lines[2], "\"line\":4"));
   g_strfreev(lines);
   g_free(rej);
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   g_unlink(rejects);
   g_unlink(pipeline);
   g_rmdir(dir);
@@ -169,13 +122,14 @@ static void test_on_error_fail(void) {
   char *dir = g_dir_make_tmp("nlpipe-cli-XXXXXX", NULL);
   char *pipeline = write_pipeline(dir, ",\"on_error\":\"fail\"");
   char *plugins = test_plugins();
-  run_result r = nlpipe(mixed_input, (const char *const[]){"run", pipeline, "--plugin-path",
-                                                           plugins, "--batch-size", "1", NULL});
+  nlp_test_run r =
+      nlp_test_run_nlpipe(mixed_input, (const char *const[]){"run", pipeline, "--plugin-path",
+                                                             plugins, "--batch-size", "1", NULL});
   CU_ASSERT_EQUAL(r.status, 1);
   CU_ASSERT_STRING_EQUAL(r.out, "{\"text\":\"alpha\",\"cased\":\"ALPHA\"}\n");
   CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "record 2 (input line 2)"));
   CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "stopped: on_error=fail"));
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   g_unlink(pipeline);
   g_rmdir(dir);
   g_free(plugins);
@@ -188,9 +142,9 @@ static void test_failed_batch_keeps_others(void) {
   char *dir = g_dir_make_tmp("nlpipe-cli-XXXXXX", NULL);
   char *pipeline = write_pipeline(dir, "");
   char *plugins = test_plugins();
-  run_result r = nlpipe("one\ntwo BATCHFAIL\nthree\nfour\n",
-                        (const char *const[]){"run", pipeline, "--plugin-path", plugins,
-                                              "--batch-size", "2", NULL});
+  nlp_test_run r = nlp_test_run_nlpipe(
+      "one\ntwo BATCHFAIL\nthree\nfour\n",
+      (const char *const[]){"run", pipeline, "--plugin-path", plugins, "--batch-size", "2", NULL});
   CU_ASSERT_EQUAL(r.status, 1);
   char **lines = g_strsplit(r.out, "\n", -1);
   CU_ASSERT_EQUAL_FATAL(g_strv_length(lines), 5);
@@ -199,7 +153,7 @@ static void test_failed_batch_keeps_others(void) {
   CU_ASSERT_STRING_EQUAL(lines[2], "{\"text\":\"three\",\"cased\":\"THREE\"}");
   CU_ASSERT_STRING_EQUAL(lines[3], "{\"text\":\"four\",\"cased\":\"FOUR\"}");
   g_strfreev(lines);
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   g_unlink(pipeline);
   g_rmdir(dir);
   g_free(plugins);
@@ -219,34 +173,35 @@ static void test_resume_after_stop(void) {
   g_file_set_contents(input, "r1\nr2\nr3\nr4\nFAILME r5\nr6\nr7\nr8\nr9\nr10\n", -1, NULL);
   char *stop = write_pipeline(dir, ",\"on_error\":\"fail\"");
   char *plugins = test_plugins();
-  run_result r = nlpipe(NULL, (const char *const[]){"run", stop, "--plugin-path", plugins,
-                                                    "--input", input, "--output", out,
-                                                    "--batch-size", "3", NULL});
+  nlp_test_run r = nlp_test_run_nlpipe(
+      NULL, (const char *const[]){"run", stop, "--plugin-path", plugins, "--input", input,
+                                  "--output", out, "--batch-size", "3", NULL});
   CU_ASSERT_EQUAL(r.status, 1);
   CU_ASSERT_TRUE(g_file_test(ckpt, G_FILE_TEST_EXISTS));
   char *partial = nlp_test_read_file(out, NULL);
   CU_ASSERT_PTR_NOT_NULL(strstr(partial, "R4")); /* part of the stopped batch */
   g_free(partial);
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   g_free(stop);
   char *skip = write_pipeline(dir, "");
-  r = nlpipe(NULL, (const char *const[]){"run", skip, "--plugin-path", plugins, "--input",
-                                         input, "--output", out, "--batch-size", "3",
-                                         "--resume", NULL});
+  r = nlp_test_run_nlpipe(NULL, (const char *const[]){"run", skip, "--plugin-path", plugins,
+                                                      "--input", input, "--output", out,
+                                                      "--batch-size", "3", "--resume", NULL});
   CU_ASSERT_EQUAL(r.status, 1); /* record 5 failed, reported, the rest done */
   CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "resumed after record 3"));
   CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "10 records, 9 ok, 1 failed"));
   CU_ASSERT_FALSE(g_file_test(ckpt, G_FILE_TEST_EXISTS));
-  run_result_clear(&r);
-  r = nlpipe(NULL, (const char *const[]){"run", skip, "--plugin-path", plugins, "--input",
-                                         input, "--output", fresh, NULL});
+  nlp_test_run_clear(&r);
+  r = nlp_test_run_nlpipe(NULL, (const char *const[]){"run", skip, "--plugin-path", plugins,
+                                                      "--input", input, "--output", fresh, NULL});
   char *a = nlp_test_read_file(out, NULL), *b = nlp_test_read_file(fresh, NULL);
   CU_ASSERT_STRING_EQUAL(a, b);
   g_free(a);
   g_free(b);
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   const char *files[] = {input, out, fresh, skip};
-  for (size_t i = 0; i < G_N_ELEMENTS(files); i++) g_unlink(files[i]);
+  for (size_t i = 0; i < G_N_ELEMENTS(files); i++)
+    g_unlink(files[i]);
   g_rmdir(dir);
   g_free(skip);
   g_free(plugins);
@@ -260,27 +215,31 @@ static void test_resume_after_stop(void) {
 static void test_validate_exit_status(void) {
   char *dir = g_dir_make_tmp("nlpipe-cli-XXXXXX", NULL);
   char *file = g_build_filename(dir, "bad.json", NULL);
-  g_file_set_contents(file, "{\"steps\":[{\"name\":\"x\",\"plugin\":\"test-good\","
-                            "\"options\":{\"top_k\":\"3\"}}]}", -1, NULL);
+  g_file_set_contents(file,
+                      "{\"steps\":[{\"name\":\"x\",\"plugin\":\"test-good\","
+                      "\"options\":{\"top_k\":\"3\"}}]}",
+                      -1, NULL);
   char *plugins = test_plugins();
-  run_result r = nlpipe(NULL, (const char *const[]){"validate", file, "--plugin-path", plugins,
-                                                    NULL});
+  nlp_test_run r = nlp_test_run_nlpipe(
+      NULL, (const char *const[]){"validate", file, "--plugin-path", plugins, NULL});
   CU_ASSERT_EQUAL(r.status, 2);
   CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "steps[0].options.top_k: expected integer >= 1, got \"3\""));
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   /* run refuses the same file the same way, before reading any input */
-  r = nlpipe("text\n", (const char *const[]){"run", file, "--plugin-path", plugins, NULL});
+  r = nlp_test_run_nlpipe("text\n",
+                          (const char *const[]){"run", file, "--plugin-path", plugins, NULL});
   CU_ASSERT_EQUAL(r.status, 2);
   CU_ASSERT_STRING_EQUAL(r.out, "");
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   g_file_set_contents(file, "{\"steps\": [\n  {\"name\": \"x\"\n  \"plugin\": 1}]}", -1, NULL);
-  r = nlpipe(NULL, (const char *const[]){"validate", file, NULL});
+  r = nlp_test_run_nlpipe(NULL, (const char *const[]){"validate", file, NULL});
   CU_ASSERT_EQUAL(r.status, 2);
   CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "bad.json:3:3: malformed JSON"));
-  run_result_clear(&r);
-  r = nlpipe(NULL, (const char *const[]){"validate", "pipelines/entity-ruler.json", NULL});
+  nlp_test_run_clear(&r);
+  r = nlp_test_run_nlpipe(NULL,
+                          (const char *const[]){"validate", "pipelines/entity-ruler.json", NULL});
   CU_ASSERT_EQUAL(r.status, 0);
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   g_unlink(file);
   g_rmdir(dir);
   g_free(plugins);
@@ -290,45 +249,48 @@ static void test_validate_exit_status(void) {
 
 static void test_plugins_and_inspect(void) {
   char *plugins = test_plugins();
-  run_result r = nlpipe(NULL, (const char *const[]){"plugins", "--plugin-path", plugins, NULL});
+  nlp_test_run r =
+      nlp_test_run_nlpipe(NULL, (const char *const[]){"plugins", "--plugin-path", plugins, NULL});
   CU_ASSERT_EQUAL(r.status, 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "test-good"));
   CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "1.2.3"));
   CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "entity-ruler")); /* the default folder follows */
   CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "wrong-abi.so"));
-  run_result_clear(&r);
-  r = nlpipe(NULL, (const char *const[]){"inspect", "test-good", "--plugin-path", plugins, NULL});
+  nlp_test_run_clear(&r);
+  r = nlp_test_run_nlpipe(
+      NULL, (const char *const[]){"inspect", "test-good", "--plugin-path", plugins, NULL});
   CU_ASSERT_EQUAL(r.status, 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "Upper- or lower-cases text"));
   CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "top_k\n      type: integer >= 1\n      default: 1"));
   CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "type: one of \"upper\", \"lower\""));
   CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "threshold\n      type: number in [0, 1]"));
-  run_result_clear(&r);
-  r = nlpipe(NULL, (const char *const[]){"inspect", "entity-ruler", NULL});
+  nlp_test_run_clear(&r);
+  r = nlp_test_run_nlpipe(NULL, (const char *const[]){"inspect", "entity-ruler", NULL});
   CU_ASSERT_EQUAL(r.status, 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "patterns"));
   CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "(required)"));
-  run_result_clear(&r);
-  r = nlpipe(NULL, (const char *const[]){"inspect", "no-such", NULL});
+  nlp_test_run_clear(&r);
+  r = nlp_test_run_nlpipe(NULL, (const char *const[]){"inspect", "no-such", NULL});
   CU_ASSERT_EQUAL(r.status, 2);
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   g_free(plugins);
 }
 
 static void test_help(void) {
-  run_result r = nlpipe(NULL, (const char *const[]){"--help", NULL});
+  nlp_test_run r = nlp_test_run_nlpipe(NULL, (const char *const[]){"--help", NULL});
   CU_ASSERT_EQUAL(r.status, 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "run"));
   CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "inspect"));
-  run_result_clear(&r);
-  r = nlpipe(NULL, (const char *const[]){"run", "--help", NULL});
+  nlp_test_run_clear(&r);
+  r = nlp_test_run_nlpipe(NULL, (const char *const[]){"run", "--help", NULL});
   CU_ASSERT_EQUAL(r.status, 0);
   const char *opts[] = {"--input", "--output", "--threads", "--batch-size", "--plugin-path"};
-  for (size_t i = 0; i < G_N_ELEMENTS(opts); i++) CU_ASSERT_PTR_NOT_NULL(strstr(r.out, opts[i]));
-  run_result_clear(&r);
-  r = nlpipe(NULL, (const char *const[]){"frobnicate", NULL});
+  for (size_t i = 0; i < G_N_ELEMENTS(opts); i++)
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, opts[i]));
+  nlp_test_run_clear(&r);
+  r = nlp_test_run_nlpipe(NULL, (const char *const[]){"frobnicate", NULL});
   CU_ASSERT_EQUAL(r.status, 2);
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
 }
 
 static void register_suites(void) {
