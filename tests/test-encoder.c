@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "support/harness.h"
 #include "model/model.h"
@@ -284,6 +285,58 @@ static void test_bad_input(void) {
   nlp_model_free(m);
 }
 
+/* `nlpipe forward` end to end (tokenizer from the fixture's vocab.txt, batching over
+ * 2 workers, input order kept, JSONL pairs) against the API on the same ids. */
+static void test_cli_forward(void) {
+  char *exe = nlp_test_build_path("nlpipe");
+  if (!g_file_test(exe, G_FILE_TEST_IS_EXECUTABLE)) {
+    g_free(exe);
+    NLP_TEST_SKIP("nlpipe not built");
+  }
+  /* tok<i> is id 5 + i; [CLS] 2, [SEP] 3 */
+  const char *lines = "{\"text\": \"tok1 tok7 tok30\"}\n{\"text\": \"tok3\", \"text_pair\": \"tok4 tok5\"}\n"
+                      "{\"text\": \"TOK9\"}\n";
+  static const int32_t ids[] = {2, 6, 12, 35, 3, 2, 8, 3, 9, 10, 3, 2, 14, 3};
+  static const int32_t types[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0};
+  size_t lengths[] = {5, 6, 3};
+  char *in_path = g_strdup_printf("%s/nlp-cli-%d.jsonl", g_get_tmp_dir(), (int)getpid());
+  g_file_set_contents(in_path, lines, -1, NULL);
+  char *cmd = g_strdup_printf("%s forward " FIX "bert-seqcls-f32 --jsonl --batch-size 2 --threads 2 < %s",
+                              exe, in_path);
+  FILE *p = popen(cmd, "r");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+  char buf[4096];
+  float got[3][3];
+  int n = 0;
+  while (n < 3 && fgets(buf, sizeof buf, p)) {
+    json_object *o = json_tokener_parse(buf), *lg = NULL;
+    CU_ASSERT_FATAL(o && json_object_object_get_ex(o, "logits", &lg));
+    CU_ASSERT_EQUAL_FATAL(json_object_array_length(lg), 3);
+    for (int j = 0; j < 3; j++) got[n][j] = (float)json_object_get_double(json_object_array_get_idx(lg, (size_t)j));
+    json_object_put(o);
+    n++;
+  }
+  CU_ASSERT_EQUAL(pclose(p), 0);
+  CU_ASSERT_EQUAL_FATAL(n, 3);
+  GError *err = NULL;
+  nlp_model *m = nlp_model_open(FIX "bert-seqcls-f32", &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+  nlp_forward_ctx *ctx = nlp_forward_ctx_new(m, 1);
+  nlp_forward_input in = {3, lengths, ids, types};
+  float hidden[14 * 36], lg[9];
+  CU_ASSERT_FATAL(nlp_model_forward(m, ctx, &in, hidden, &err));
+  CU_ASSERT_FATAL(nlp_model_sequence_logits(m, ctx, &in, hidden, lg, &err));
+  double mx = 0;
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++) mx = fmax(mx, fabs(got[i][j] - lg[i * 3 + j]));
+  fprintf(stderr, "\n    CLI vs API max|diff| %.2e", mx);
+  CU_ASSERT(mx <= 1e-5);
+  nlp_forward_ctx_free(ctx);
+  nlp_model_free(m);
+  remove(in_path);
+  g_free(in_path); g_free(cmd); g_free(exe);
+}
+
 static void register_suites(void) {
   CU_pSuite s = CU_add_suite("encoder parity with PyTorch", NULL, NULL);
   CU_add_test(s, "BERT seq-cls f32, lengths 1..512", test_bert_seqcls);
@@ -299,6 +352,7 @@ static void register_suites(void) {
   CU_add_test(s, "batch of 32 vs batch of 1", test_batch_invariance);
   CU_add_test(s, "unsupported configs and mismatched weights", test_refusals);
   CU_add_test(s, "bad input ids", test_bad_input);
+  CU_add_test(s, "nlpipe forward CLI", test_cli_forward);
 }
 
 int main(void) { return nlp_test_main(register_suites); }

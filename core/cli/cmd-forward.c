@@ -1,10 +1,11 @@
 /* cmd-forward.c — `nlpipe forward MODEL_DIR`: text lines (or JSONL records) in,
  * one JSONL line of encoder outputs per input out, in input order.
  *
- * Threads: --threads N is one budget. With --split batches (the default when a
- * batch holds one sequence) N workers each run whole batches with 1-thread GEMMs;
- * with --split gemm one worker runs each batch with N-thread GEMMs. See
- * bench/encoder/README.md for the measurements behind the default. */
+ * Threads: --threads N is one budget. With --split batches (the default) N workers
+ * each run whole batches with 1-thread GEMMs; with --split gemm one worker runs each
+ * batch with N-thread GEMMs. On this shared 2-core machine batches won 2-3x (BLIS's
+ * OpenMP GEMM threads stall whenever one core is taken by another process), see
+ * bench/encoder/README.md. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,7 +216,7 @@ int nlp_cli_forward(int argc, char **argv) {
     fprintf(stderr, "nlpipe forward: --output must be hidden, pooled or logits\n");
     return 2;
   }
-  bool split_batches = split ? !strcmp(split, "batches") : batch == 1;
+  bool split_batches = split ? !strcmp(split, "batches") : true;
   int workers = split_batches ? (int)threads : 1;
   nlp_compute_init(split_batches ? 1 : (int)threads);
   GError *err = NULL;

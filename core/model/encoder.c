@@ -42,7 +42,8 @@ void nlp_forward_ctx_ensure(nlp_forward_ctx *ctx, size_t t, size_t n, size_t l) 
     ctx->attn = g_new(float, cap * H);
     ctx->tmp = g_new(float, cap * MAX(H, E));
     ctx->inter = g_new(float, cap * MAX(I, 2));
-    ctx->emb = g_new(float, cap * E);
+    /* only ELECTRA with embedding_size != hidden needs the pre-projection buffer */
+    ctx->emb = ctx->model->emb_project.w ? g_new(float, cap * E) : NULL;
     ctx->cap_tokens = cap;
   }
   if (l > ctx->cap_len) {

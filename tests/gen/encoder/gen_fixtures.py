@@ -360,7 +360,7 @@ def case_inputs(g, c, lengths, pair):
     return ids, tts
 
 
-def run_case(out_dir, name, cfg, arch, seed, dtype=torch.float32, lengths=BASE_LENGTHS, shards=1, pair=False):
+def run_case(out_dir, name, cfg, arch, seed, dtype=torch.float32, lengths=BASE_LENGTHS, shards=1, pair=False, vocab=False):
     g = torch.Generator().manual_seed(seed)
     cfg = dict(cfg)
     cfg["architectures"] = [arch]
@@ -426,6 +426,10 @@ def run_case(out_dir, name, cfg, arch, seed, dtype=torch.float32, lengths=BASE_L
            "ids": sum(ids, []), "type_ids": sum(tts, []), "outputs": meta}
     with open(os.path.join(d, "expected.json"), "w") as f:
         json.dump(exp, f)
+    if vocab:  # a WordPiece vocab.txt so that `nlpipe forward` can run on text
+        with open(os.path.join(d, "vocab.txt"), "w") as f:
+            specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+            f.write("\n".join(specials + [f"tok{i}" for i in range(cfg["vocab_size"] - len(specials))]) + "\n")
     print(f"{name}: {arch} {ST_DTYPE[dtype]} lengths={lengths} outputs={list(meta)}")
 
 
@@ -448,7 +452,7 @@ def main():
     lab3 = {"id2label": {"0": "NEG", "1": "NEU", "2": "POS"}, "label2id": {"NEG": 0, "NEU": 1, "POS": 2}}
     # BERT sequence classifier, with one 512-token sequence next to short ones
     run_case(out, "bert-seqcls-f32", bert_cfg(**lab3), "BertForSequenceClassification", 1,
-             lengths=[512, 1, 9, 33, 4], pair=True)
+             lengths=[512, 1, 9, 33, 4], pair=True, vocab=True)
     # BERT-shaped (MiniLM-like) bare model, no prefix in tensor names, gelu_new, bf16
     run_case(out, "bert-bare-bf16", bert_cfg(hidden_size=20, num_attention_heads=1, num_hidden_layers=1,
              intermediate_size=44, hidden_act="gelu_new", max_position_embeddings=64), "BertModel", 2,

@@ -1,0 +1,45 @@
+/* sgemm_peak.c — the roof for the encoder benchmark: BLIS sgemm GFLOP/s through
+ * nlp_gemm (same kernel selection as nlpipe) on 1024^3 and on the encoder's own
+ * shapes, for 1 and 2 threads. One JSON line per measurement. Built by run.sh:
+ *   gcc -O2 -march=x86-64-v3 -Icore -I/usr/include/x86_64-linux-gnu \
+ *       bench/encoder/sgemm_peak.c core/tensor/gemm.c -lblis -lpthread -o build/sgemm-peak */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "tensor/gemm.h"
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+int main(void) {
+  nlp_compute_init(1);
+  static const size_t shapes[][3] = {{1024, 1024, 1024}, {44, 768, 768}, {44, 3072, 768},
+                                     {44, 768, 3072}, {1400, 768, 768}, {1400, 3072, 768}};
+  for (int th = 1; th <= 2; th++)
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+      size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+      float *a = malloc(m * k * 4), *w = malloc(n * k * 4), *y = malloc(m * n * 4);
+      for (size_t i = 0; i < m * k; i++) a[i] = (float)(i % 7) * 0.1f;
+      for (size_t i = 0; i < n * k; i++) w[i] = (float)(i % 5) * 0.1f;
+      nlp_gemm_linear(a, m, k, w, NULL, n, y, th);
+      int reps = (int)(3e9 / (2.0 * (double)(m * n * k))) + 1;
+      double best = 1e30;
+      for (int r = 0; r < 5; r++) {
+        double t0 = now();
+        for (int i = 0; i < reps; i++) nlp_gemm_linear(a, m, k, w, NULL, n, y, th);
+        double t = (now() - t0) / reps;
+        if (t < best) best = t;
+      }
+      printf("{\"engine\": \"sgemm\", \"blis_arch\": \"%s\", \"threading\": \"%s\", \"threads\": %d, "
+             "\"m\": %zu, \"n\": %zu, \"k\": %zu, \"gflop_per_s\": %.1f}\n",
+             nlp_compute_blis_arch(), nlp_compute_blis_threading(), th, m, n, k,
+             2.0 * (double)(m * n * k) / best / 1e9);
+      fflush(stdout);
+      free(a); free(w); free(y);
+    }
+  return 0;
+}
