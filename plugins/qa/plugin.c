@@ -416,7 +416,7 @@ static const nlp_plugin_desc qa_desc = {
     .struct_size = sizeof(nlp_plugin_desc),
     .name = PLUGIN_NAME,
     .version = "1.0.0",
-    .license = "Apache-2.0",
+    .license = "MIT",
     .task = "question-answering",
     .description =
         "Extractive question answering, as Hugging Face's question-answering pipeline: "
