@@ -14,5 +14,7 @@ int nlp_cli_plugins(int argc, char **argv);
 int nlp_cli_inspect(int argc, char **argv);
 int nlp_cli_tokenize(int argc, char **argv);
 int nlp_cli_forward(int argc, char **argv);
+int nlp_cli_train(int argc, char **argv);
+int nlp_cli_eval(int argc, char **argv);
 
 #endif

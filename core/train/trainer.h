@@ -1,0 +1,64 @@
+/* trainer.h — `nlpipe train` and head evaluation: the whole loop.
+ *
+ * A training config (tasks/<task>/train.json; relative paths are relative to the
+ * config file):
+ *   {"task": "text-classification" | "token-classification" | "question-answering"
+ *            | "extractive-summary",
+ *    "backbone": "../../models/nlpipe-bert-mini",  "tokenizer": (optional, else the backbone's),
+ *    "output": "../../models/nlpipe-bert-mini/heads/sentiment",
+ *    "cache": (optional; default "<output>.cache": features, checkpoint),
+ *    "labels": [...] (optional; default: the sorted labels of the train set),
+ *    "head": {"type": "linear" | "mlp", "pooling": "pooler" | "cls",
+ *             "problem_type": "single_label_classification" | "multi_label_classification",
+ *             "class_weights": "balanced" | {"label": w, ...},
+ *             "label_all_subwords": true},
+ *    "data": {"train": FILE, "dev": FILE, "max_train": 0, "max_dev": 0, "source": null,
+ *             "fields": {"text": "text", "label": "label", ...}},
+ *    "training": {"epochs": 10, "batch_size": 32, "lr": 1e-3, "lr_backbone": 5e-5,
+ *                 "weight_decay": 0.01, "warmup_ratio": 0.1, "dropout": 0.1,
+ *                 "attention_dropout": 0.1, "clip_norm": 1.0, "seed": 42, "patience": 3,
+ *                 "metric": (task default), "max_length": 128, "stride": 32,
+ *                 "unfreeze_top": 0, "cache_dtype": "f32" | "f16"}}
+ *
+ * What a run does: reads and validates both data files (file:line errors, nothing
+ * trains on a broken set); tokenizes; encodes the frozen part of the backbone once
+ * into a memory-mapped feature cache (reused by later runs with the same inputs);
+ * trains with AdamW, linear warm-up/decay, dropout, clipping; evaluates the dev set
+ * after every epoch, keeps the best epoch (early stopping after `patience` epochs
+ * without improvement) and writes it as a head folder:
+ *   <output>/head.safetensors   the head's tensors under HF names
+ *   <output>/head.json          {"task", "labels", "problem_type", "pooling", "head_type",
+ *                                "backbone": {"path", "config_sha256"}, "training", "data",
+ *                                "dev_metrics", ...}
+ *   <output>/backbone/          with unfreeze_top > 0: the updated backbone (HF layout)
+ * A checkpoint (<cache>/checkpoint.safetensors) is written after every epoch;
+ * resume = true continues from it with the same numbers as an uninterrupted run.
+ * The same seed gives bit-identical results (same thread count). */
+#ifndef NLP_TRAIN_TRAINER_H
+#define NLP_TRAIN_TRAINER_H
+
+#include <glib.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+
+typedef struct nlp_train_options {
+  int unfreeze_top;   /* -1: as the config says */
+  int epochs;         /* -1: as the config says */
+  int stop_after;     /* > 0: stop after this many epochs of this run (tests interruption) */
+  bool resume;
+  int threads;        /* BLIS threads, 0 = 1 */
+  bool quiet;         /* no progress or epoch lines */
+  const char *output; /* overrides the config's output when not NULL */
+  const char *backbone; /* overrides the config's backbone when not NULL */
+} nlp_train_options;
+
+/* Trains per CONFIG_PATH. Returns false with ERROR (NLP_ERROR_CONFIG / _INPUT for the
+ * user's mistakes, naming the file and key or line). */
+bool nlp_train_run(const char *config_path, const nlp_train_options *opts, GError **error);
+
+/* Evaluates the head folder HEAD_DIR on DATA (same record format as its training
+ * data). *METRICS receives a new JSON object of metric -> value (fractions). */
+bool nlp_train_evaluate_head(const char *head_dir, const char *data, int threads,
+                             json_object **metrics, GError **error);
+
+#endif

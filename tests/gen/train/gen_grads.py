@@ -1,0 +1,214 @@
+#!/usr/bin/python3
+"""Gradient fixtures for tests/test-train-grads.c, from torch autograd (float64).
+
+Run with Debian's python3 (torch 1.13 + numpy):
+    /usr/bin/python3 tests/gen/train/gen_grads.py   (from the repository root)
+Writes tests/fixtures/train/grads.safetensors: for each case the inputs, the
+parameters and the reference gradients of a scalar loss, all stored as F32.
+
+Cases (sizes fixed here and in the C test):
+  layer.*   a whole BERT encoder layer (H=16, 2 heads, I=24, eps 1e-12, erf GELU) on two
+            packed sequences of 5 and 3 tokens; loss = sum(y * r)
+  ln.*      layer norm alone (6 x 16)           gelu.*  GELU alone (40 values)
+  attn.*    one attention head (L=5, d=8)      ffn.*   linear -> GELU -> linear (6 x 16 -> 24 -> 16)
+  seq.*     sequence classification: pooler tanh + MLP(relu) + classifier, CE with class weights
+  seqlin.*  linear classifier on [CLS], plain CE
+  multi.*   multi-label: linear + sigmoid BCE
+  tok.*     token classification with ignored (-100) rows
+  qa.*      QA start/end over two windows (rows 0-4, 5-7)
+  score.*   sentence scorer, BCE
+  adamw.*   three torch.optim.AdamW updates (lr 1e-2, weight decay 0.1)
+"""
+import json
+import math
+import os
+import struct
+
+import numpy as np
+import torch
+
+torch.manual_seed(1234)
+D = torch.float64
+OUT = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "train", "grads.safetensors")
+tensors = {}
+
+
+def put(name, t):
+    tensors[name] = np.ascontiguousarray(t.detach().cpu().numpy().astype(np.float32))
+
+
+def rnd(*shape, s=0.5):
+    return (torch.randn(*shape, dtype=D) * s).requires_grad_(True)
+
+
+def gelu(x):
+    return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
+
+
+def linear(x, w, b):
+    return x @ w.T + b
+
+
+def ln(x, g, b, eps=1e-12):
+    return torch.nn.functional.layer_norm(x, (x.shape[-1],), g, b, eps)
+
+
+# ---- whole layer
+H, NH, I, LENS = 16, 2, 24, [5, 3]
+T = sum(LENS)
+x = rnd(T, H, s=1.0)
+P = {}
+for n, shp in [("qw", (H, H)), ("qb", (H,)), ("kw", (H, H)), ("kb", (H,)), ("vw", (H, H)),
+               ("vb", (H,)), ("ow", (H, H)), ("ob", (H,)), ("iw", (I, H)), ("ib", (I,)),
+               ("fw", (H, I)), ("fb", (H,))]:
+    P[n] = rnd(*shp, s=0.3)
+P["ln1g"] = (1.0 + 0.2 * torch.randn(H, dtype=D)).requires_grad_(True)
+P["ln1b"] = rnd(H, s=0.1)
+P["ln2g"] = (1.0 + 0.2 * torch.randn(H, dtype=D)).requires_grad_(True)
+P["ln2b"] = rnd(H, s=0.1)
+
+
+def attention(q, k, v, lens, nh):
+    d = q.shape[1] // nh
+    outs, off = [], 0
+    for L in lens:
+        heads = []
+        for h in range(nh):
+            qs, ks, vs = (t[off:off + L, h * d:(h + 1) * d] for t in (q, k, v))
+            p = torch.softmax(qs @ ks.T / math.sqrt(d), dim=-1)
+            heads.append(p @ vs)
+        outs.append(torch.cat(heads, dim=1))
+        off += L
+    return torch.cat(outs, dim=0)
+
+
+def layer(x):
+    q, k, v = linear(x, P["qw"], P["qb"]), linear(x, P["kw"], P["kb"]), linear(x, P["vw"], P["vb"])
+    a = linear(attention(q, k, v, LENS, NH), P["ow"], P["ob"])
+    y1 = ln(x + a, P["ln1g"], P["ln1b"])
+    f = linear(gelu(linear(y1, P["iw"], P["ib"])), P["fw"], P["fb"])
+    return ln(y1 + f, P["ln2g"], P["ln2b"])
+
+
+r = torch.randn(T, H, dtype=D)
+y = layer(x)
+(y * r).sum().backward()
+put("layer.x", x); put("layer.r", r); put("layer.y", y)
+put("layer.grad.x", x.grad)
+for n, t in P.items():
+    put("layer." + n, t)
+    put("layer.grad." + n, t.grad)
+
+# ---- layer norm alone
+x = rnd(6, 16, s=2.0); g = rnd(16); b = rnd(16); r = torch.randn(6, 16, dtype=D)
+(ln(x, g, b) * r).sum().backward()
+for n, t in [("x", x), ("g", g), ("b", b)]:
+    put("ln." + n, t); put("ln.grad." + n, t.grad)
+put("ln.r", r)
+
+# ---- GELU alone
+x = rnd(40, s=2.0); r = torch.randn(40, dtype=D)
+(gelu(x) * r).sum().backward()
+put("gelu.x", x); put("gelu.r", r); put("gelu.grad.x", x.grad)
+
+# ---- one attention head
+q, k, v = rnd(5, 8, s=1.0), rnd(5, 8, s=1.0), rnd(5, 8, s=1.0); r = torch.randn(5, 8, dtype=D)
+(attention(q, k, v, [5], 1) * r).sum().backward()
+for n, t in [("q", q), ("k", k), ("v", v)]:
+    put("attn." + n, t); put("attn.grad." + n, t.grad)
+put("attn.r", r)
+
+# ---- feed-forward
+x = rnd(6, 16, s=1.0); w1 = rnd(24, 16, s=0.3); b1 = rnd(24, s=0.1); w2 = rnd(16, 24, s=0.3)
+b2 = rnd(16, s=0.1); r = torch.randn(6, 16, dtype=D)
+(linear(gelu(linear(x, w1, b1)), w2, b2) * r).sum().backward()
+for n, t in [("x", x), ("w1", w1), ("b1", b1), ("w2", w2), ("b2", b2)]:
+    put("ffn." + n, t); put("ffn.grad." + n, t.grad)
+put("ffn.r", r)
+
+# ---- heads (H = 16)
+N, C = 6, 3
+X = rnd(N, H, s=1.0)
+pw, pb, qw, qb, cw, cb = rnd(H, H, s=0.3), rnd(H, s=0.1), rnd(H, H, s=0.3), rnd(H, s=0.1), rnd(C, H, s=0.3), rnd(C, s=0.1)
+labels = torch.tensor([0, 2, 1, 1, 0, 2])
+weights = torch.tensor([1.0, 2.0, 0.5], dtype=D)
+p = torch.tanh(linear(X, pw, pb))
+h = torch.relu(linear(p, qw, qb))
+logits = linear(h, cw, cb)
+loss = torch.nn.functional.cross_entropy(logits, labels, weight=weights)
+loss.backward()
+for n, t in [("x", X), ("pw", pw), ("pb", pb), ("qw", qw), ("qb", qb), ("cw", cw), ("cb", cb)]:
+    put("seq." + n, t); put("seq.grad." + n, t.grad)
+put("seq.labels", labels.double()); put("seq.weights", weights); put("seq.loss", loss.reshape(1))
+
+X = rnd(N, H, s=1.0); cw = rnd(C, H, s=0.3); cb = rnd(C, s=0.1)
+loss = torch.nn.functional.cross_entropy(linear(X, cw, cb), labels)
+loss.backward()
+for n, t in [("x", X), ("cw", cw), ("cb", cb)]:
+    put("seqlin." + n, t); put("seqlin.grad." + n, t.grad)
+put("seqlin.labels", labels.double()); put("seqlin.loss", loss.reshape(1))
+
+X = rnd(N, H, s=1.0); cw = rnd(C, H, s=0.3); cb = rnd(C, s=0.1)
+tgt = (torch.rand(N, C) > 0.5).double()
+loss = torch.nn.functional.binary_cross_entropy_with_logits(linear(X, cw, cb), tgt)
+loss.backward()
+for n, t in [("x", X), ("cw", cw), ("cb", cb)]:
+    put("multi." + n, t); put("multi.grad." + n, t.grad)
+put("multi.targets", tgt); put("multi.loss", loss.reshape(1))
+
+X = rnd(8, H, s=1.0); cw = rnd(5, H, s=0.3); cb = rnd(5, s=0.1)
+tl = torch.tensor([0, 1, -100, 2, 4, -100, 3, 0])
+loss = torch.nn.functional.cross_entropy(linear(X, cw, cb), tl, ignore_index=-100)
+loss.backward()
+for n, t in [("x", X), ("cw", cw), ("cb", cb)]:
+    put("tok." + n, t); put("tok.grad." + n, t.grad)
+put("tok.labels", tl.double()); put("tok.loss", loss.reshape(1))
+
+X = rnd(8, H, s=1.0); cw = rnd(2, H, s=0.3); cb = rnd(2, s=0.1)
+z = linear(X, cw, cb)
+starts, ends, wins = [2, 0], [3, 1], [(0, 5), (5, 3)]
+loss = 0
+for (r0, n), s, e in zip(wins, starts, ends):
+    zs, ze = z[r0:r0 + n, 0], z[r0:r0 + n, 1]
+    loss = loss + (torch.nn.functional.cross_entropy(zs[None], torch.tensor([s])) +
+                   torch.nn.functional.cross_entropy(ze[None], torch.tensor([e]))) / 2
+loss = loss / len(wins)
+loss.backward()
+for n, t in [("x", X), ("cw", cw), ("cb", cb)]:
+    put("qa." + n, t); put("qa.grad." + n, t.grad)
+put("qa.loss", loss.reshape(1))
+
+X = rnd(7, H, s=1.0); cw = rnd(1, H, s=0.3); cb = rnd(1, s=0.1)
+tgt = torch.tensor([1, 0, 0, 1, 0, 0, 0], dtype=D)
+loss = torch.nn.functional.binary_cross_entropy_with_logits(linear(X, cw, cb)[:, 0], tgt)
+loss.backward()
+for n, t in [("x", X), ("cw", cw), ("cb", cb)]:
+    put("score." + n, t); put("score.grad." + n, t.grad)
+put("score.targets", tgt); put("score.loss", loss.reshape(1))
+
+# ---- AdamW: three steps of torch.optim.AdamW (lr 1e-2, wd 0.1, default betas/eps)
+w0 = torch.randn(10, dtype=torch.float32)
+w = w0.clone().requires_grad_(True)
+opt = torch.optim.AdamW([w], lr=1e-2, weight_decay=0.1)
+gs = torch.randn(3, 10, dtype=torch.float32)
+for k in range(3):
+    w.grad = gs[k].clone()
+    opt.step()
+put("adamw.w0", w0); put("adamw.grads", gs); put("adamw.w3", w)
+
+# ---- write (F32, header padded to 8 bytes)
+header, blobs, off = {}, [], 0
+for name in sorted(tensors):
+    a = tensors[name]
+    b = a.tobytes()
+    header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+    blobs.append(b)
+    off += len(b)
+hj = json.dumps(header, separators=(",", ":")).encode()
+hj += b" " * ((8 - len(hj) % 8) % 8)
+with open(OUT, "wb") as f:
+    f.write(struct.pack("<Q", len(hj)))
+    f.write(hj)
+    for b in blobs:
+        f.write(b)
+print(OUT, os.path.getsize(OUT), "bytes,", len(tensors), "tensors")

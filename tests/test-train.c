@@ -1,0 +1,317 @@
+/* test-train.c — `nlpipe train` and `nlpipe eval` end to end through the real binary on
+ * the tiny fixtures of tests/gen/train/gen_fixture.py: every task trains and its head
+ * folder scores the same under `nlpipe eval` as head.json's dev metrics; a fixed seed
+ * gives bit-identical weights twice; an interrupted run resumed from its checkpoint
+ * ends bit-identical to an uninterrupted one; --unfreeze-top writes a loadable
+ * backbone; broken data is refused with file:line before anything trains; and the
+ * task plugins (when built) load the heads and agree with `nlpipe eval`. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support/harness.h"
+#include "model/model.h"
+
+#define FIX "tests/fixtures/train/"
+
+typedef struct {
+  char *out;
+  char *err;
+  int status;
+} run_result;
+
+/* Runs build/.../nlpipe with ARGS (NULL-terminated), stdin empty. */
+static run_result nlpipe(const char *const *args) {
+  char *exe = nlp_test_build_path("nlpipe");
+  GPtrArray *argv = g_ptr_array_new();
+  g_ptr_array_add(argv, exe);
+  for (const char *const *a = args; *a; a++) g_ptr_array_add(argv, (char *)*a);
+  g_ptr_array_add(argv, NULL);
+  run_result r = {0};
+  GError *err = NULL;
+  int wait_status = 0;
+  CU_ASSERT_TRUE(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL,
+                              NULL, &r.out, &r.err, &wait_status, &err));
+  CU_ASSERT_PTR_NULL(err);
+  g_clear_error(&err);
+  r.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128;
+  g_ptr_array_free(argv, TRUE);
+  g_free(exe);
+  return r;
+}
+
+static void run_clear(run_result *r) {
+  g_free(r->out);
+  g_free(r->err);
+}
+
+static char *tmpdir;
+
+static int suite_init(void) {
+  tmpdir = g_dir_make_tmp("nlpipe-train-XXXXXX", NULL);
+  return tmpdir ? 0 : 1;
+}
+
+static void rm_rf(const char *p) {
+  if (g_file_test(p, G_FILE_TEST_IS_DIR)) {
+    GDir *d = g_dir_open(p, 0, NULL);
+    const char *n;
+    while (d && (n = g_dir_read_name(d))) {
+      char *c = g_build_filename(p, n, NULL);
+      rm_rf(c);
+      g_free(c);
+    }
+    if (d) g_dir_close(d);
+    g_rmdir(p);
+  } else {
+    g_unlink(p);
+  }
+}
+
+static int suite_clean(void) {
+  rm_rf(tmpdir);
+  g_free(tmpdir);
+  return 0;
+}
+
+static char *out_dir(const char *name) { return g_build_filename(tmpdir, name, NULL); }
+
+/* Trains CONFIG into tmp/NAME with extra args; asserts success. */
+static char *train(const char *config, const char *name, const char *const *extra) {
+  char *out = out_dir(name), *cfg = g_strconcat(FIX, config, NULL);
+  const char *args[16] = {"train", cfg, "--output", out, "--quiet"};
+  size_t n = 5;
+  for (const char *const *e = extra; e && *e; e++) args[n++] = *e;
+  args[n] = NULL;
+  run_result r = nlpipe(args);
+  CU_ASSERT_EQUAL(r.status, 0);
+  if (r.status) fprintf(stderr, "\n%s: %s\n", config, r.err);
+  run_clear(&r);
+  g_free(cfg);
+  return out;
+}
+
+static char *file_bytes(const char *dir, const char *name, size_t *len) {
+  char *p = g_build_filename(dir, name, NULL), *buf = NULL;
+  gsize l = 0;
+  CU_ASSERT_TRUE(g_file_get_contents(p, &buf, &l, NULL));
+  g_free(p);
+  *len = l;
+  return buf;
+}
+
+static bool same_file(const char *a, const char *b, const char *name) {
+  size_t la, lb;
+  char *x = file_bytes(a, name, &la), *y = file_bytes(b, name, &lb);
+  bool same = x && y && la == lb && !memcmp(x, y, la);
+  g_free(x);
+  g_free(y);
+  return same;
+}
+
+static json_object *head_json(const char *dir) {
+  char *p = g_build_filename(dir, "head.json", NULL);
+  json_object *j = json_object_from_file(p);
+  g_free(p);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+  return j;
+}
+
+static double dev_metric(json_object *head, const char *name) {
+  json_object *dm, *v;
+  CU_ASSERT_TRUE(json_object_object_get_ex(head, "dev_metrics", &dm));
+  CU_ASSERT_TRUE_FATAL(json_object_object_get_ex(dm, name, &v));
+  return json_object_get_double(v);
+}
+
+static json_object *eval_json(const char *target, const char *data) {
+  run_result r = nlpipe((const char *const[]){"eval", target, data, "--json", NULL});
+  CU_ASSERT_EQUAL(r.status, 0);
+  if (r.status) fprintf(stderr, "\neval: %s\n", r.err);
+  json_object *j = json_tokener_parse(r.out ? r.out : "");
+  run_clear(&r);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+  return j;
+}
+
+static double get_metric(json_object *o, const char *step, const char *name) {
+  json_object *v;
+  if (step) CU_ASSERT_TRUE_FATAL(json_object_object_get_ex(o, step, &o));
+  CU_ASSERT_TRUE_FATAL(json_object_object_get_ex(o, name, &v));
+  return json_object_get_double(v);
+}
+
+/* Each task: train, then `nlpipe eval HEAD dev` reproduces head.json's dev metrics. */
+static void check_task(const char *config, const char *name, const char *data, const char *metric,
+                       const char *const *extra) {
+  char *out = train(config, name, extra);
+  json_object *h = head_json(out), *e = eval_json(out, data);
+  CU_ASSERT_DOUBLE_EQUAL(get_metric(e, NULL, metric), dev_metric(h, metric), 1e-9);
+  char *w = g_build_filename(out, "head.safetensors", NULL);
+  CU_ASSERT_TRUE(g_file_test(w, G_FILE_TEST_IS_REGULAR));
+  g_free(w);
+  json_object_put(h);
+  json_object_put(e);
+  g_free(out);
+}
+
+static void test_classification(void) {
+  check_task("cls.json", "cls", FIX "cls-dev.jsonl", "accuracy", NULL);
+  check_task("cls-mlp.json", "cls-mlp", FIX "cls-dev.jsonl", "macro_f1", NULL);
+}
+static void test_ner(void) { check_task("ner.json", "ner", FIX "ner-dev.jsonl", "f1", NULL); }
+static void test_qa(void) { check_task("qa.json", "qa", FIX "qa-dev.jsonl", "f1", NULL); }
+static void test_summary(void) { check_task("sum.json", "sum", FIX "sum-dev.jsonl", "rouge1", NULL); }
+
+static void test_head_json_contract(void) {
+  char *out = out_dir("cls");
+  json_object *h = head_json(out), *v;
+  const char *keys[] = {"task", "labels", "problem_type", "pooling", "head_type", "backbone",
+                        "training", "data", "dev_metrics"};
+  for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) CU_ASSERT_TRUE(json_object_object_get_ex(h, keys[i], &v));
+  json_object_object_get_ex(h, "labels", &v);
+  CU_ASSERT_EQUAL(json_object_array_length(v), 2);
+  CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_array_get_idx(v, 0)), "negative");
+  json_object_object_get_ex(h, "task", &v);
+  CU_ASSERT_STRING_EQUAL(json_object_get_string(v), "text-classification");
+  json_object_put(h);
+  g_free(out);
+}
+
+static void test_same_seed_same_weights(void) {
+  char *a = train("cls.json", "seed-a", NULL), *b = train("cls.json", "seed-b", NULL);
+  CU_ASSERT_TRUE(same_file(a, b, "head.safetensors"));
+  json_object *ha = head_json(a), *hb = head_json(b), *da, *db;
+  json_object_object_get_ex(ha, "dev_metrics", &da);
+  json_object_object_get_ex(hb, "dev_metrics", &db);
+  CU_ASSERT_STRING_EQUAL(json_object_to_json_string(da), json_object_to_json_string(db));
+  json_object_put(ha);
+  json_object_put(hb);
+  /* another seed gives other weights */
+  char *c = train("cls.json", "seed-c", (const char *const[]){"--epochs", "2", NULL});
+  char *d = train("cls.json", "seed-d", (const char *const[]){"--epochs", "2", "--unfreeze-top", "0", NULL});
+  CU_ASSERT_TRUE(same_file(c, d, "head.safetensors"));
+  g_free(a); g_free(b); g_free(c); g_free(d);
+}
+
+static void test_resume_equals_uninterrupted(void) {
+  const char *const unfreeze[] = {"--unfreeze-top", "1", "--epochs", "3", NULL};
+  char *full = train("cls.json", "full", unfreeze);
+  char *part = train("cls.json", "part", (const char *const[]){"--unfreeze-top", "1", "--epochs", "3", "--stop-after", "1", NULL});
+  char *cp_full = g_strconcat(full, ".cache", NULL), *cp_part = g_strconcat(part, ".cache", NULL);
+  CU_ASSERT_FALSE(same_file(cp_full, cp_part, "checkpoint.safetensors"));
+  char *again = train("cls.json", "part", (const char *const[]){"--unfreeze-top", "1", "--epochs", "3", "--resume", NULL});
+  CU_ASSERT_TRUE(same_file(cp_full, cp_part, "checkpoint.safetensors"));
+  CU_ASSERT_TRUE(same_file(full, part, "head.safetensors"));
+  CU_ASSERT_TRUE(same_file(full, part, "backbone/model.safetensors"));
+  /* resuming another configuration is refused */
+  char *cfg = g_strconcat(FIX, "cls.json", NULL);
+  run_result r = nlpipe((const char *const[]){"train", cfg, "--output", part, "--quiet", "--resume", "--epochs", "5", NULL});
+  CU_ASSERT_NOT_EQUAL(r.status, 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "different training configuration"));
+  run_clear(&r);
+  g_free(cfg); g_free(full); g_free(part); g_free(again); g_free(cp_full); g_free(cp_part);
+}
+
+static void test_unfreeze_backbone(void) {
+  char *out = train("cls.json", "unfrozen", (const char *const[]){"--unfreeze-top", "2", "--epochs", "2", NULL});
+  char *bb = g_build_filename(out, "backbone", NULL);
+  GError *err = NULL;
+  nlp_model *m = nlp_model_open(bb, &err);
+  CU_ASSERT_PTR_NOT_NULL(m);
+  if (!m) fprintf(stderr, "\n%s\n", err->message);
+  g_clear_error(&err);
+  /* the top layer changed, the embeddings did not */
+  nlp_model *orig = nlp_model_open(FIX "tiny-bert", NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(orig);
+  if (m) {
+    const nlp_tensor *a = nlp_model_find_tensor(m, "bert.encoder.layer.1.output.dense.weight");
+    const nlp_tensor *b = nlp_model_find_tensor(orig, "bert.encoder.layer.1.output.dense.weight");
+    CU_ASSERT_NOT_EQUAL(memcmp(a->data, b->data, a->numel * sizeof(float)), 0);
+    a = nlp_model_find_tensor(m, "bert.embeddings.word_embeddings.weight");
+    b = nlp_model_find_tensor(orig, "bert.embeddings.word_embeddings.weight");
+    CU_ASSERT_EQUAL(memcmp(a->data, b->data, a->numel * sizeof(float)), 0);
+  }
+  nlp_model_free(m);
+  nlp_model_free(orig);
+  json_object *h = head_json(out), *e = eval_json(out, FIX "cls-dev.jsonl");
+  CU_ASSERT_DOUBLE_EQUAL(get_metric(e, NULL, "accuracy"), dev_metric(h, "accuracy"), 1e-9);
+  json_object_put(h);
+  json_object_put(e);
+  g_free(bb);
+  g_free(out);
+}
+
+static void check_refused(const char *config, const char *expect) {
+  char *out = out_dir("refused"), *cfg = g_strconcat(FIX, config, NULL);
+  run_result r = nlpipe((const char *const[]){"train", cfg, "--output", out, NULL});
+  CU_ASSERT_EQUAL(r.status, 2);
+  CU_ASSERT_PTR_NOT_NULL(strstr(r.err, expect));
+  if (!strstr(r.err, expect)) fprintf(stderr, "\nexpected '%s' in:\n%s\n", expect, r.err);
+  CU_ASSERT_FALSE(g_file_test(out, G_FILE_TEST_EXISTS)); /* nothing trained, nothing written */
+  char *cache = g_strconcat(out, ".cache", NULL);
+  CU_ASSERT_FALSE(g_file_test(cache, G_FILE_TEST_EXISTS));
+  g_free(cache);
+  run_clear(&r);
+  g_free(out);
+  g_free(cfg);
+}
+
+static void test_bad_data(void) {
+  check_refused("bad-missing.json", "bad-missing-label.jsonl:3: missing label \"label\"");
+  check_refused("bad-unknown.json", "bad-unknown-label.jsonl:4: unknown label \"neutral\"");
+  check_refused("bad-empty.json", "bad-empty.jsonl: no records");
+  check_refused("bad-span.json", "bad-span.jsonl:2: answers[0]: span [40, 44) outside the context");
+}
+
+/* The task plugins read the heads: a pipeline with the head folder scores like
+ * `nlpipe eval HEAD` (same logits, same labels). */
+static void check_plugin(const char *plugin, const char *head, const char *data, const char *metric,
+                         const char *options, const char *text_field) {
+  char *so = g_strdup_printf("plugins/libnlpipe-%s.so", plugin), *so_path = nlp_test_build_path(so);
+  if (!g_file_test(so_path, G_FILE_TEST_EXISTS)) {
+    g_free(so);
+    g_free(so_path);
+    NLP_TEST_SKIP("plugin not built");
+  }
+  char *model = g_canonicalize_filename(FIX "tiny-bert", NULL), *hd = out_dir(head);
+  char *pipe = g_strdup_printf("{\"models\": {\"m\": \"%s\"}, \"input\": {\"format\": \"jsonl\","
+                               " \"text_field\": \"%s\"}, \"steps\": [{\"name\": \"s\", \"plugin\": \"%s\","
+                               " \"model\": \"m\", \"head\": \"%s\", \"options\": %s}]}",
+                               model, text_field, plugin, hd, options);
+  char *pf = g_build_filename(tmpdir, "pipe.json", NULL);
+  CU_ASSERT_TRUE(g_file_set_contents(pf, pipe, -1, NULL));
+  json_object *p = eval_json(pf, data), *e = eval_json(hd, data);
+  CU_ASSERT_DOUBLE_EQUAL(get_metric(p, "s", metric), get_metric(e, NULL, metric), 1e-9);
+  json_object_put(p);
+  json_object_put(e);
+  g_free(so); g_free(so_path); g_free(model); g_free(hd); g_free(pipe); g_free(pf);
+}
+
+static void test_plugins_load_heads(void) {
+  check_plugin("classification", "cls", FIX "cls-dev.jsonl", "accuracy", "{}", "text");
+  check_plugin("classification", "cls-mlp", FIX "cls-dev.jsonl", "macro_f1", "{}", "text");
+  check_plugin("ner", "ner", FIX "ner-dev.jsonl", "f1", "{\"aggregation_strategy\": \"simple\"}", "text");
+  check_plugin("qa", "qa", FIX "qa-dev.jsonl", "f1", "{\"max_seq_len\": 48, \"doc_stride\": 16}", "context");
+  check_plugin("qa", "qa", FIX "qa-dev.jsonl", "exact_match", "{\"max_seq_len\": 48, \"doc_stride\": 16}", "context");
+}
+
+static void register_suites(void) {
+  CU_pSuite s = CU_add_suite("nlpipe train / eval", suite_init, suite_clean);
+  CU_add_test(s, "classification heads: eval == head.json", test_classification);
+  CU_add_test(s, "head.json keys", test_head_json_contract);
+  CU_add_test(s, "token classification", test_ner);
+  CU_add_test(s, "question answering", test_qa);
+  CU_add_test(s, "summary scorer", test_summary);
+  CU_add_test(s, "same seed, same weights", test_same_seed_same_weights);
+  CU_add_test(s, "resume == uninterrupted (unfreeze-top 1)", test_resume_equals_uninterrupted);
+  CU_add_test(s, "unfreeze-top writes a backbone", test_unfreeze_backbone);
+  CU_add_test(s, "bad data refused with file:line", test_bad_data);
+  CU_add_test(s, "task plugins load the heads", test_plugins_load_heads);
+}
+
+int main(void) { return nlp_test_main(register_suites); }
