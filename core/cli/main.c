@@ -3,6 +3,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "nlpipe/plugin.h"
+
+#define NLPIPE_VERSION "0.1.0"
 
 typedef struct {
   const char *name;
@@ -17,6 +20,8 @@ static const nlp_cli_command commands[] = {
     {"inspect", nlp_cli_inspect, "describe one plugin and every option it takes"},
     {"tokenize", nlp_cli_tokenize, "tokenize text lines or JSONL with a model's tokenizer"},
     {"forward", nlp_cli_forward, "run an encoder on text lines, print hidden/pooled/logits"},
+    {"train", nlp_cli_train, "train a task head (optionally the top layers) from a task definition"},
+    {"eval", nlp_cli_eval, "score a head folder or a pipeline on labelled JSONL"},
 };
 
 static void usage(FILE *out) {
@@ -33,6 +38,11 @@ int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
     return 2;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("nlpipe %s (plugin ABI %u.%u)\n", NLPIPE_VERSION, NLP_PLUGIN_ABI_MAJOR,
+           NLP_PLUGIN_ABI_MINOR);
+    return 0;
   }
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     usage(stdout);
