@@ -310,6 +310,37 @@ static void test_head_token(void) {
   nlp_param_set_free(set);
 }
 
+static void test_head_token_crf(void) {
+  nlp_param_set *set = nlp_param_set_new();
+  nlp_train_head h = {.kind = NLP_TRAIN_HEAD_TOKEN, .hidden = 16, .n_out = 4, .crf = true};
+  set_param(set, &h.out_w, "cw", "crf.cw", 4, 16);
+  set_param(set, &h.out_b, "cb", "crf.cb", 4, 0);
+  set_param(set, &h.crf_trans, "trans", "crf.trans", 4, 4);
+  set_param(set, &h.crf_start, "start", "crf.start", 4, 0);
+  set_param(set, &h.crf_end, "end", "crf.end", 4, 0);
+  size_t n;
+  int32_t *labels = labels_of("crf.labels", &n);
+  size_t row0[2] = {0, 5}, rows[2] = {5, 4};
+  nlp_head_targets tg = {.labels = labels, .n_windows = 2, .row0 = row0, .rows = rows};
+  run_head(&h, "crf", n, &tg);
+  CHECK(h.crf_trans->g, "crf.grad.trans");
+  CHECK(h.crf_start->g, "crf.grad.start");
+  CHECK(h.crf_end->g, "crf.grad.end");
+  /* Viterbi: with transitions that forbid everything but staying, the path is constant */
+  float z[6] = {5, 0, 0, 1, 0, 3}; /* 3 rows x 2 tags */
+  float tr[4] = {0, -100, -100, 0}, se[2] = {0, 0};
+  nlp_param pt = {.w = tr}, ps = {.w = se}, pe = {.w = se};
+  nlp_train_head v = {.kind = NLP_TRAIN_HEAD_TOKEN, .n_out = 2, .crf = true,
+                      .crf_trans = &pt, .crf_start = &ps, .crf_end = &pe};
+  int32_t mask[3] = {0, -100, 0}, out[3];
+  nlp_train_head_viterbi(&v, z, 3, mask, out);
+  CU_ASSERT_EQUAL(out[0], 0); /* 5 + 0 beats 0 + 3 */
+  CU_ASSERT_EQUAL(out[1], -1);
+  CU_ASSERT_EQUAL(out[2], 0);
+  g_free(labels);
+  nlp_param_set_free(set);
+}
+
 static void test_head_qa(void) {
   nlp_param_set *set = nlp_param_set_new();
   nlp_train_head h = {.kind = NLP_TRAIN_HEAD_QA, .hidden = 16, .n_out = 2};
@@ -420,6 +451,7 @@ static void register_suites(void) {
   CU_add_test(s, "head: linear CE", test_head_sequence_linear);
   CU_add_test(s, "head: multi-label BCE", test_head_multi_label);
   CU_add_test(s, "head: token classification", test_head_token);
+  CU_add_test(s, "head: token classification + CRF", test_head_token_crf);
   CU_add_test(s, "head: QA start/end", test_head_qa);
   CU_add_test(s, "head: summary scorer", test_head_scorer);
   CU_add_test(s, "AdamW, schedule, clipping", test_adamw);

@@ -163,7 +163,12 @@ static void test_classification(void) {
   check_task("cls.json", "cls", FIX "cls-dev.jsonl", "accuracy", NULL);
   check_task("cls-mlp.json", "cls-mlp", FIX "cls-dev.jsonl", "macro_f1", NULL);
 }
-static void test_ner(void) { check_task("ner.json", "ner", FIX "ner-dev.jsonl", "f1", NULL); }
+static void test_ner(void) {
+  check_task("ner.json", "ner", FIX "ner-dev.jsonl", "f1", NULL);
+  check_task("ner-crf.json", "ner-crf", FIX "ner-dev.jsonl", "f1", NULL);
+  check_task("ner-crf.json", "ner-crf-u1", FIX "ner-dev.jsonl", "f1",
+             (const char *const[]){"--unfreeze-top", "1", "--epochs", "2", NULL});
+}
 static void test_qa(void) { check_task("qa.json", "qa", FIX "qa-dev.jsonl", "f1", NULL); }
 static void test_summary(void) { check_task("sum.json", "sum", FIX "sum-dev.jsonl", "rouge1", NULL); }
 
@@ -304,7 +309,7 @@ static void register_suites(void) {
   CU_pSuite s = CU_add_suite("nlpipe train / eval", suite_init, suite_clean);
   CU_add_test(s, "classification heads: eval == head.json", test_classification);
   CU_add_test(s, "head.json keys", test_head_json_contract);
-  CU_add_test(s, "token classification", test_ner);
+  CU_add_test(s, "token classification (softmax, CRF)", test_ner);
   CU_add_test(s, "question answering", test_qa);
   CU_add_test(s, "summary scorer", test_summary);
   CU_add_test(s, "same seed, same weights", test_same_seed_same_weights);

@@ -52,6 +52,17 @@ void nlp_train_head_init(nlp_train_head *h, nlp_param_set *set, nlp_rng *rng,
   init_normal(h->out_w->w, h->n_out * H, rng);
   g_free(wn);
   g_free(bn);
+  h->crf_trans = h->crf_start = h->crf_end = NULL;
+  if (h->kind == NLP_TRAIN_HEAD_TOKEN && h->crf) {
+    size_t C = h->n_out;
+    /* pytorch-crf initialises all three uniformly in [-0.1, 0.1] */
+    h->crf_trans = nlp_param_add(set, "crf.transitions", C, C, false, NULL);
+    h->crf_start = nlp_param_add(set, "crf.start_transitions", C, 0, false, NULL);
+    h->crf_end = nlp_param_add(set, "crf.end_transitions", C, 0, false, NULL);
+    nlp_param *ps[3] = {h->crf_trans, h->crf_start, h->crf_end};
+    for (int k = 0; k < 3; k++)
+      for (size_t i = 0; i < ps[k]->n; i++) ps[k]->w[i] = 0.2f * nlp_rng_uniform(rng) - 0.1f;
+  }
 }
 
 static void ensure(nlp_head_tape *t, size_t n, size_t H) {
@@ -122,6 +133,109 @@ static double bce(double z, double y, float *d, double norm) {
   return l;
 }
 
+static double lse(const double *v, size_t n) {
+  double m = -INFINITY, s = 0.0;
+  for (size_t i = 0; i < n; i++) m = fmax(m, v[i]);
+  for (size_t i = 0; i < n; i++) s += exp(v[i] - m);
+  return m + log(s);
+}
+
+/* -log p(y | window) of a linear-chain CRF over the rows of Z (n x C) whose label
+ * Y is >= 0; adds the gradients (divided by NORM) to DZ and the CRF tensors. */
+static double crf_nll(const nlp_train_head *h, const float *z, const int32_t *y, size_t n,
+                      float *dz, double norm) {
+  size_t C = h->n_out, m = 0;
+  size_t *idx = g_new(size_t, n + 1);
+  for (size_t i = 0; i < n; i++)
+    if (y[i] >= 0) idx[m++] = i;
+  if (!m) {
+    g_free(idx);
+    return 0.0;
+  }
+  const float *T = h->crf_trans->w, *st = h->crf_start->w, *en = h->crf_end->w;
+  double *al = g_new(double, m * C), *be = g_new(double, m * C), *tmp = g_new(double, C);
+  for (size_t j = 0; j < C; j++) al[j] = st[j] + z[idx[0] * C + j];
+  for (size_t t = 1; t < m; t++)
+    for (size_t j = 0; j < C; j++) {
+      for (size_t i = 0; i < C; i++) tmp[i] = al[(t - 1) * C + i] + T[i * C + j];
+      al[t * C + j] = lse(tmp, C) + z[idx[t] * C + j];
+    }
+  for (size_t j = 0; j < C; j++) tmp[j] = al[(m - 1) * C + j] + en[j];
+  double logz = lse(tmp, C);
+  for (size_t j = 0; j < C; j++) be[(m - 1) * C + j] = en[j];
+  for (size_t t = m - 1; t-- > 0;)
+    for (size_t i = 0; i < C; i++) {
+      for (size_t j = 0; j < C; j++) tmp[j] = T[i * C + j] + z[idx[t + 1] * C + j] + be[(t + 1) * C + j];
+      be[t * C + i] = lse(tmp, C);
+    }
+  double gold = st[y[idx[0]]] + en[y[idx[m - 1]]];
+  for (size_t t = 0; t < m; t++) {
+    gold += z[idx[t] * C + (size_t)y[idx[t]]];
+    if (t) gold += T[(size_t)y[idx[t - 1]] * C + (size_t)y[idx[t]]];
+  }
+  if (dz) {
+    float *dT = h->crf_trans->g, *dst = h->crf_start->g, *den = h->crf_end->g;
+    for (size_t t = 0; t < m; t++)
+      for (size_t j = 0; j < C; j++) {
+        double p = exp(al[t * C + j] + be[t * C + j] - logz), g = p - (y[idx[t]] == (int32_t)j);
+        dz[idx[t] * C + j] += (float)(g / norm);
+        if (t == 0) dst[j] += (float)(g / norm);
+        if (t == m - 1) den[j] += (float)(g / norm);
+      }
+    for (size_t t = 1; t < m; t++) {
+      for (size_t i = 0; i < C; i++)
+        for (size_t j = 0; j < C; j++) {
+          double p = exp(al[(t - 1) * C + i] + T[i * C + j] + z[idx[t] * C + j] + be[t * C + j] - logz);
+          dT[i * C + j] += (float)(p / norm);
+        }
+      dT[(size_t)y[idx[t - 1]] * C + (size_t)y[idx[t]]] -= (float)(1.0 / norm);
+    }
+  }
+  g_free(al);
+  g_free(be);
+  g_free(tmp);
+  g_free(idx);
+  return logz - gold;
+}
+
+void nlp_train_head_viterbi(const nlp_train_head *h, const float *z, size_t n, const int32_t *mask,
+                            int32_t *out) {
+  size_t C = h->n_out, m = 0;
+  size_t *idx = g_new(size_t, n + 1);
+  for (size_t i = 0; i < n; i++) {
+    out[i] = -1;
+    if (mask[i] >= 0) idx[m++] = i;
+  }
+  if (m) {
+    const float *T = h->crf_trans->w;
+    double *sc = g_new(double, m * C);
+    int32_t *bp = g_new(int32_t, m * C);
+    for (size_t j = 0; j < C; j++) sc[j] = h->crf_start->w[j] + z[idx[0] * C + j];
+    for (size_t t = 1; t < m; t++)
+      for (size_t j = 0; j < C; j++) {
+        double best = -INFINITY;
+        int32_t arg = 0;
+        for (size_t i = 0; i < C; i++) {
+          double v = sc[(t - 1) * C + i] + T[i * C + j];
+          if (v > best) best = v, arg = (int32_t)i;
+        }
+        sc[t * C + j] = best + z[idx[t] * C + j];
+        bp[t * C + j] = arg;
+      }
+    double best = -INFINITY;
+    int32_t arg = 0;
+    for (size_t j = 0; j < C; j++)
+      if (sc[(m - 1) * C + j] + h->crf_end->w[j] > best) best = sc[(m - 1) * C + j] + h->crf_end->w[j], arg = (int32_t)j;
+    for (size_t t = m; t-- > 0;) {
+      out[idx[t]] = arg;
+      if (t) arg = bp[t * C + (size_t)arg];
+    }
+    g_free(sc);
+    g_free(bp);
+  }
+  g_free(idx);
+}
+
 double nlp_train_head_loss(const nlp_train_head *h, const float *logits, size_t n,
                            const nlp_head_targets *tg, float *d) {
   size_t C = h->n_out;
@@ -136,6 +250,13 @@ double nlp_train_head_loss(const nlp_train_head *h, const float *logits, size_t 
       loss += ce_row(z + 1, tg->rows[w], 2, tg->end[w], 1.0, dz ? dz + 1 : NULL, norm);
     }
     return tg->n_windows ? loss / norm : 0.0;
+  }
+  if (h->kind == NLP_TRAIN_HEAD_TOKEN && h->crf) {
+    double norm = (double)(tg->n_windows ? tg->n_windows : 1);
+    for (size_t w = 0; w < tg->n_windows; w++)
+      loss += crf_nll(h, logits + tg->row0[w] * C, tg->labels + tg->row0[w], tg->rows[w],
+                      d ? d + tg->row0[w] * C : NULL, norm);
+    return loss / norm;
   }
   if (h->kind == NLP_TRAIN_HEAD_SCORER || h->multi_label) {
     double norm = (double)(n * C);

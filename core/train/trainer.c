@@ -55,7 +55,7 @@ typedef struct {
   char *backbone, *tokenizer_path, *output, *cache_dir, *train_path, *dev_path;
   nlp_data_fields fields;
   size_t max_train, max_dev;
-  bool mlp, pooler, pool_mean, multi, label_all, bioes;
+  bool mlp, pooler, pool_mean, multi, label_all, bioes, crf;
   json_object *class_weights_json;
   GPtrArray *labels;
   float *class_weights;
@@ -266,7 +266,9 @@ static bool parse_spec(trainer *t, const char *where, GError **error) {
   t->pooler = !strcmp(pooling, "pooler");
   t->pool_mean = cls && !strcmp(pooling, "mean");
   t->multi = !strcmp(problem, "multi_label_classification");
-  t->label_all = jbool(head, "label_all_subwords", jbool(r, "label_all_subwords", true));
+  t->crf = jbool(head, "crf", jbool(r, "crf", false));
+  /* a CRF chains the words: only their first pieces are labelled */
+  t->label_all = !t->crf && jbool(head, "label_all_subwords", jbool(r, "label_all_subwords", true));
   t->class_weights_json = jobj(head, "class_weights");
   const char *scheme = jstr(head, "scheme", jstr(r, "scheme", "BIO"));
   if (t->task == NLP_TASK_TOKEN_CLASSIFICATION && strcmp(scheme, "BIO") && strcmp(scheme, "BIOES")) {
@@ -404,6 +406,7 @@ static bool build_params(trainer *t, GError **error) {
   h->multi_label = t->multi && t->task == NLP_TASK_CLASSIFICATION;
   h->mlp = t->mlp && t->task == NLP_TASK_CLASSIFICATION;
   h->pooler = t->pooler && t->task == NLP_TASK_CLASSIFICATION;
+  h->crf = t->crf && t->task == NLP_TASK_TOKEN_CLASSIFICATION;
   const float *pw = NULL, *pb = NULL;
   if (h->pooler) {
     char *wn = g_strconcat(t->pooler_name, ".weight", NULL), *bn = g_strconcat(t->pooler_name, ".bias", NULL);
@@ -1047,18 +1050,26 @@ static json_object *evaluate(trainer *t, featset *fs, double *loss_out) {
       for (size_t w = 0; w < e->n_words; w++) p[w] = -1;
     }
     size_t f = 0, tok_ok = 0, tok_n = 0;
+    GArray *path = g_array_new(FALSE, FALSE, sizeof(int32_t));
     for (size_t i = 0; i < n; i++) {
       const seq_info *s = &g_array_index(fs->seqs, seq_info, i);
       int32_t *p = pred_tags->pdata[s->ex];
+      if (t->head.crf) {
+        g_array_set_size(path, s->n_tok);
+        nlp_train_head_viterbi(&t->head, logits + f * C, s->n_tok,
+                               &g_array_index(fs->tok_label, int32_t, s->tok0), (int32_t *)(void *)path->data);
+      }
       for (size_t k = 0; k < s->n_tok; k++, f++) {
         int32_t w = g_array_index(fs->word_first, int32_t, s->tok0 + k);
         if (w < 0 || p[w] >= 0) continue;
         int32_t best = 0;
         for (size_t c = 1; c < C; c++)
           if (logits[f * C + c] > logits[f * C + (size_t)best]) best = (int32_t)c;
+        if (t->head.crf && g_array_index(path, int32_t, k) >= 0) best = g_array_index(path, int32_t, k);
         p[w] = best;
       }
     }
+    g_array_free(path, TRUE);
     nlp_prf_counts counts = {0};
     for (guint x = 0; x < ex->len; x++) {
       nlp_train_example *e = ex->pdata[x];
@@ -1320,7 +1331,7 @@ static bool save_head(trainer *t, json_object *dev, int epoch, double train_loss
   json_object_object_add(h, "problem_type", json_object_new_string(problem));
   json_object_object_add(h, "head_type", json_object_new_string(
       t->task == NLP_TASK_CLASSIFICATION ? (t->head.mlp ? "mlp" : "linear")
-      : t->task == NLP_TASK_TOKEN_CLASSIFICATION ? "linear"
+      : t->task == NLP_TASK_TOKEN_CLASSIFICATION ? (t->head.crf ? "crf" : "linear")
       : t->task == NLP_TASK_QUESTION_ANSWERING ? "span" : "scorer"));
   json_object_object_add(h, "pooling", json_object_new_string(
       t->task == NLP_TASK_CLASSIFICATION ? (t->pool_mean ? "mean" : t->head.pooler ? "pooler" : "cls")
@@ -1334,6 +1345,7 @@ static bool save_head(trainer *t, json_object *dev, int epoch, double train_loss
     }
     json_object_object_add(h, "scheme", json_object_new_string(es ? "BIOES" : "BIO"));
     json_object_object_add(h, "label_all_subwords", json_object_new_boolean(t->label_all));
+    json_object_object_add(h, "crf", json_object_new_boolean(t->head.crf));
   }
   json_object_object_add(h, "hidden_size", json_object_new_int64((int64_t)t->H));
   json_object *shapes = json_object_new_object();

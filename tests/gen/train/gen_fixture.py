@@ -234,6 +234,7 @@ config("cls.json", "text-classification", "cls-train.jsonl", "cls-dev.jsonl",
 config("cls-mlp.json", "text-classification", "cls-train.jsonl", "cls-dev.jsonl",
        {"type": "mlp", "pooling": "cls", "class_weights": "balanced"})
 config("ner.json", "token-classification", "ner-train.jsonl", "ner-dev.jsonl")
+config("ner-crf.json", "token-classification", "ner-train.jsonl", "ner-dev.jsonl", {"crf": True})
 config("qa.json", "question-answering", "qa-train.jsonl", "qa-dev.jsonl", max_length=48, stride=16)
 config("sum.json", "extractive-summary", "sum-train.jsonl", "sum-dev.jsonl", max_length=96)
 config("bad-missing.json", "text-classification", "bad-missing-label.jsonl", "cls-dev.jsonl")

@@ -17,6 +17,7 @@ Cases (sizes fixed here and in the C test):
   tok.*     token classification with ignored (-100) rows
   qa.*      QA start/end over two windows (rows 0-4, 5-7)
   score.*   sentence scorer, BCE
+  crf.*     token classification with a linear-chain CRF (two windows)
   adamw.*   three torch.optim.AdamW updates (lr 1e-2, weight decay 0.1)
 """
 import json
@@ -185,6 +186,34 @@ loss.backward()
 for n, t in [("x", X), ("cw", cw), ("cb", cb)]:
     put("score." + n, t); put("score.grad." + n, t.grad)
 put("score.targets", tgt); put("score.loss", loss.reshape(1))
+
+# ---- token classification with a linear-chain CRF (pytorch-crf semantics) over the
+# labelled rows of two windows (rows 0-4 and 5-8; -100 rows are skipped)
+X = rnd(9, H, s=1.0); cw = rnd(4, H, s=0.3); cb = rnd(4, s=0.1)
+trans, cstart, cend = rnd(4, 4, s=0.3), rnd(4, s=0.3), rnd(4, s=0.3)
+clab = [0, 2, -100, 1, 1, 3, -100, 0, 2]
+em = linear(X, cw, cb)
+
+
+def crf_nll(e, y):
+    a = cstart + e[0]
+    for t in range(1, len(y)):
+        a = torch.logsumexp(a[:, None] + trans + e[t][None, :], dim=0)
+    logz = torch.logsumexp(a + cend, dim=0)
+    gold = cstart[y[0]] + cend[y[-1]] + sum(e[t, y[t]] for t in range(len(y))) + \
+        sum(trans[y[t - 1], y[t]] for t in range(1, len(y)))
+    return logz - gold
+
+
+loss = 0
+for r0, n in [(0, 5), (5, 4)]:
+    keep = [i for i in range(r0, r0 + n) if clab[i] >= 0]
+    loss = loss + crf_nll(em[keep], [clab[i] for i in keep])
+loss = loss / 2
+loss.backward()
+for n, t in [("x", X), ("cw", cw), ("cb", cb), ("trans", trans), ("start", cstart), ("end", cend)]:
+    put("crf." + n, t); put("crf.grad." + n, t.grad)
+put("crf.labels", torch.tensor(clab).double()); put("crf.loss", loss.reshape(1))
 
 # ---- AdamW: three steps of torch.optim.AdamW (lr 1e-2, wd 0.1, default betas/eps)
 w0 = torch.randn(10, dtype=torch.float32)
