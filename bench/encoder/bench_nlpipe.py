@@ -56,7 +56,7 @@ def main():
     ap.add_argument("batch", type=int)
     ap.add_argument("threads", type=int)
     ap.add_argument("--passes", type=int, default=3)
-    ap.add_argument("--warmup", type=int, default=64)
+    ap.add_argument("--warmup", type=int, default=16)
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--check")
     ap.add_argument("--split", default="batches")
@@ -68,7 +68,7 @@ def main():
     if a.limit:
         texts = texts[: a.limit]
     group = a.batch * (a.threads if a.split == "batches" else 1)
-    n_warm = max(a.warmup, 2 * group)
+    n_warm = max(a.warmup, group)
     n_warm = (n_warm + group - 1) // group * group
     warm = [texts[i % len(texts)] for i in range(n_warm)]
     cmd = [a.nlpipe, "forward", a.model_dir, "--output", "logits", "--batch-size", str(a.batch),

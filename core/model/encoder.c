@@ -22,8 +22,8 @@ nlp_forward_ctx *nlp_forward_ctx_new(const nlp_model *model, int threads) {
 
 void nlp_forward_ctx_free(nlp_forward_ctx *ctx) {
   if (!ctx) return;
-  g_free(ctx->q); g_free(ctx->k); g_free(ctx->v); g_free(ctx->attn);
-  g_free(ctx->tmp); g_free(ctx->inter); g_free(ctx->scores); g_free(ctx->emb);
+  g_free(ctx->q); g_free(ctx->k); g_free(ctx->v);
+  g_free(ctx->inter); g_free(ctx->scores); g_free(ctx->emb);
   g_free(ctx->seq_a); g_free(ctx->seq_b);
   g_free(ctx);
 }
@@ -34,13 +34,16 @@ void nlp_forward_ctx_ensure(nlp_forward_ctx *ctx, size_t t, size_t n, size_t l) 
   if (t > ctx->cap_tokens) {
     /* grow geometrically so a slowly rising batch size reallocates rarely */
     size_t cap = MAX(t, ctx->cap_tokens + ctx->cap_tokens / 2);
-    g_free(ctx->q); g_free(ctx->k); g_free(ctx->v); g_free(ctx->attn);
-    g_free(ctx->tmp); g_free(ctx->inter); g_free(ctx->emb);
+    g_free(ctx->q); g_free(ctx->k); g_free(ctx->v);
+    g_free(ctx->inter); g_free(ctx->emb);
     ctx->q = g_new(float, cap * H);
     ctx->k = g_new(float, cap * H);
     ctx->v = g_new(float, cap * H);
-    ctx->attn = g_new(float, cap * H);
-    ctx->tmp = g_new(float, cap * MAX(H, E));
+    /* Aliases that keep the workspace at 3 T x H + T x I floats: attention writes
+     * head h of sequence s over q's block for (s, h), which it has just finished
+     * reading; after attention K is dead, so the Linear outputs go there. */
+    ctx->attn = ctx->q;
+    ctx->tmp = ctx->k;
     ctx->inter = g_new(float, cap * MAX(I, 2));
     /* only ELECTRA with embedding_size != hidden needs the pre-projection buffer */
     ctx->emb = ctx->model->emb_project.w ? g_new(float, cap * E) : NULL;

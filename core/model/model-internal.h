@@ -34,7 +34,8 @@ struct nlp_forward_ctx {
   const nlp_model *model;
   int threads;
   size_t cap_tokens, cap_len, cap_seqs;
-  float *q, *k, *v, *attn, *tmp, *inter, *scores, *emb; /* per-token buffers */
+  float *q, *k, *v, *inter, *scores, *emb; /* per-token buffers, owned */
+  float *attn, *tmp;      /* aliases of q and k, see nlp_forward_ctx_ensure */
   float *seq_a, *seq_b;   /* n_seqs x hidden, for the pooled heads */
 };
 
