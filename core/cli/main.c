@@ -1,4 +1,5 @@
 /* main.c — `nlpipe COMMAND ...`: dispatches to one subcommand per file. */
+#include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +36,9 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+  /* Every number nlpipe computes is a float32: 9 significant digits print it
+   * exactly (round-trip) without json-c's default 17 digits of double noise. */
+  json_c_set_serialization_double_format("%.9g", JSON_C_OPTION_GLOBAL);
   if (argc < 2) {
     usage(stderr);
     return 2;

@@ -31,7 +31,12 @@ struct nlp_backbone {
   char *name, *path;
   nlp_model *model;
   nlp_tokenizer *tok;
-  nlp_forward_ctx *ctx;
+  /* One workspace per worker. The thread budget goes to workers that each run
+   * whole windows with single-threaded GEMMs, not to threads inside one GEMM:
+   * measured faster on these small shapes (bench/encoder/README.md), and a
+   * worker never waits on a barrier for a descheduled sibling. */
+  nlp_forward_ctx **ctxs;
+  int n_workers;
   nlp_model_info info;
   size_t window;  /* tokens per window, special tokens included */
   size_t stride;  /* overlap between windows of a long text */
@@ -119,7 +124,9 @@ nlp_backbone *nlp_backbone_open(const char *name, const char *path, gint64 max_l
   bb->path = g_strdup(path);
   bb->model = model;
   bb->tok = tok;
-  bb->ctx = nlp_forward_ctx_new(model, threads);
+  bb->n_workers = threads > 0 ? threads : 1;
+  bb->ctxs = g_new0(nlp_forward_ctx *, bb->n_workers);
+  for (int i = 0; i < bb->n_workers; i++) bb->ctxs[i] = nlp_forward_ctx_new(model, 1);
   bb->window = window;
   bb->stride = s;
   bb->info.name = bb->name;
@@ -147,7 +154,8 @@ void nlp_backbone_free(nlp_backbone *bb) {
   g_hash_table_destroy(bb->tensors);
   g_hash_table_destroy(bb->head_files);
   json_object_put(bb->info.config);
-  nlp_forward_ctx_free(bb->ctx);
+  for (int i = 0; i < bb->n_workers; i++) nlp_forward_ctx_free(bb->ctxs[i]);
+  g_free(bb->ctxs);
   nlp_tokenizer_free(bb->tok);
   nlp_model_free(bb->model);
   g_free(bb->name);
@@ -184,8 +192,25 @@ static void add_windows(pass *p, nlp_encoding_list *list, size_t input, size_t h
   }
 }
 
-/* Runs the encoder over every window of the pass and points each window at its
- * rows of the hidden state. */
+/* A contiguous run of windows one worker encodes. */
+typedef struct {
+  const nlp_model *model;
+  nlp_forward_ctx *ctx;
+  nlp_forward_input in;
+  float *hidden;
+  GError *error;
+} slice_job;
+
+static gpointer run_slice(gpointer data) {
+  slice_job *job = data;
+  nlp_model_forward(job->model, job->ctx, &job->in, job->hidden, &job->error);
+  return NULL;
+}
+
+/* Runs the encoder over every window of the pass, split into one slice of about
+ * equal token count per worker (a window's result does not depend on the others
+ * in its batch, so the split changes nothing but the time), and points each
+ * window at its rows of the hidden state. */
 static gboolean run_pass(nlp_backbone *bb, pass *p, GError **error) {
   size_t n_windows = p->windows->len;
   if (!n_windows) return TRUE;
@@ -195,19 +220,52 @@ static gboolean run_pass(nlp_backbone *bb, pass *p, GError **error) {
     p->hidden_cap = total * h;
     p->hidden = g_new(float, p->hidden_cap);
   }
-  nlp_forward_input in = {
-      .n_seqs = n_windows,
-      .lengths = (const size_t *)(void *)p->lengths->data,
-      .ids = (const int32_t *)(void *)p->ids->data,
-      .type_ids = (const int32_t *)(void *)p->type_ids->data,
-  };
-  if (!nlp_model_forward(bb->model, bb->ctx, &in, p->hidden, error)) return FALSE;
+  const size_t *lengths = (const size_t *)(void *)p->lengths->data;
+  const int32_t *ids = (const int32_t *)(void *)p->ids->data;
+  const int32_t *type_ids = (const int32_t *)(void *)p->type_ids->data;
+  size_t workers = (size_t)bb->n_workers < n_windows ? (size_t)bb->n_workers : n_windows;
+  slice_job jobs[workers];
+  GThread *threads[workers];
+  size_t w = 0, row = 0;
+  for (size_t j = 0; j < workers; j++) {
+    size_t first = w, first_row = row;
+    size_t goal = total * (j + 1) / workers;
+    while (w < n_windows && (row < goal || w == first) && n_windows - w > workers - j - 1) {
+      row += lengths[w];
+      w++;
+    }
+    if (j == workers - 1)
+      for (; w < n_windows; w++) row += lengths[w];
+    jobs[j] = (slice_job){
+        .model = bb->model,
+        .ctx = bb->ctxs[j],
+        .in = {.n_seqs = w - first,
+               .lengths = lengths + first,
+               .ids = ids + first_row,
+               .type_ids = type_ids + first_row},
+        .hidden = p->hidden + first_row * h,
+        .error = NULL,
+    };
+  }
+  for (size_t j = 1; j < workers; j++) threads[j] = g_thread_new("nlpipe-encoder", run_slice, &jobs[j]);
+  run_slice(&jobs[0]);
+  for (size_t j = 1; j < workers; j++) g_thread_join(threads[j]);
+  gboolean ok = TRUE;
+  for (size_t j = 0; j < workers; j++) {
+    if (jobs[j].error && ok) {
+      g_propagate_error(error, jobs[j].error);
+      ok = FALSE;
+    } else {
+      g_clear_error(&jobs[j].error);
+    }
+  }
+  if (!ok) return FALSE;
   bb->forwards++;
-  size_t row = 0;
+  row = 0;
   for (size_t i = 0; i < n_windows; i++) {
-    nlp_window *w = &g_array_index(p->windows, nlp_window, i);
-    w->hidden = p->hidden + row * h;
-    row += w->n_tokens;
+    nlp_window *win = &g_array_index(p->windows, nlp_window, i);
+    win->hidden = p->hidden + row * h;
+    row += win->n_tokens;
   }
   return TRUE;
 }
