@@ -79,11 +79,13 @@ void nlp_gemm_linear(const float *x, size_t n, size_t in, const float *w, const 
     for (size_t i = 0; i < n; i++) memcpy(y + i * out, b, out * sizeof(float));
     beta = 1.0f;
   }
-  /* BLIS sends small-m products to its unpacked 'sup' kernels; with W^T stored by
-   * columns that is the dot-product kernel re-reading W for every 3 rows of x, which
-   * measured 17-55% slower than the packed path for 44-128 rows of a BERT-base layer
-   * (weights streamed, zen3), and slightly faster only below ~32 rows. */
-  gemm_impl(false, true, n, out, in, 1.0f, x, in, w, in, beta, y, out, threads, n < 32);
+  /* Always BLIS's packed path, never its small-matrix 'sup' kernels: (1) a row's
+   * result must not depend on how many rows share the call (batch invariance), and
+   * the two paths sum in different orders; (2) with W^T stored by columns, sup uses
+   * the dot-product kernel that re-reads W for every 3 rows of x, measured 17-55%
+   * slower than packing for 44-128 rows of a BERT-base layer (zen3; within noise
+   * below ~32 rows). */
+  gemm_impl(false, true, n, out, in, 1.0f, x, in, w, in, beta, y, out, threads, false);
 }
 
 void nlp_gemm_reference(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha,
