@@ -2,6 +2,7 @@
  * hand-checked expected file, on_error policies, command-line overrides, exit
  * statuses, and the plugins / inspect / validate / --help commands. */
 #include <glib.h>
+#include <json-c/json.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -276,6 +277,45 @@ static void test_plugins_and_inspect(void) {
   g_free(plugins);
 }
 
+/* The bundled pipelines run end to end on the bundled model and heads: exit 0, one
+ * output line per input record, each with every step's key (and no error). */
+static void check_bundled(const char *pipeline, const char *input, const char *const *keys) {
+  nlp_test_run r = nlp_test_run_nlpipe(NULL, (const char *const[]){"run", pipeline, NULL});
+  CU_ASSERT_EQUAL(r.status, 0);
+  if (r.status) fprintf(stderr, "\n%s: %s\n", pipeline, r.err);
+  char *in = nlp_test_read_file(input, NULL);
+  char **in_lines = g_strsplit(in, "\n", -1), **out_lines = g_strsplit(r.out, "\n", -1);
+  guint n_in = g_strv_length(in_lines) - (in[0] && in[strlen(in) - 1] == '\n');
+  CU_ASSERT_EQUAL(g_strv_length(out_lines) - 1, n_in);
+  for (guint i = 0; out_lines[i] && *out_lines[i]; i++) {
+    json_object *o = json_tokener_parse(out_lines[i]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_FALSE(json_object_object_get_ex(o, "error", NULL));
+    for (const char *const *k = keys; *k; k++) {
+      json_object *v = NULL;
+      CU_ASSERT_TRUE(json_object_object_get_ex(o, *k, &v) && v);
+    }
+    json_object_put(o);
+  }
+  g_strfreev(in_lines);
+  g_strfreev(out_lines);
+  g_free(in);
+  nlp_test_run_clear(&r);
+}
+
+static void test_bundled_pipelines(void) {
+  if (!g_file_test("models/nlpipe-bert-mini/heads/sentiment-ft/head.json", G_FILE_TEST_EXISTS))
+    NLP_TEST_SKIP("the bundled heads are not there");
+  check_bundled("pipelines/default.json", "pipelines/samples/default/input.txt",
+                (const char *const[]){"sentiment", "entities", "summary", NULL});
+  check_bundled("pipelines/classify.json", "pipelines/samples/classify/input.jsonl",
+                (const char *const[]){"sentiment", "subjectivity", NULL});
+  check_bundled("pipelines/qa.json", "pipelines/samples/qa/input.jsonl",
+                (const char *const[]){"answer", NULL});
+  check_bundled("pipelines/ner.json", "pipelines/samples/ner/input.txt",
+                (const char *const[]){"rules", "entities", NULL});
+}
+
 static void test_help(void) {
   nlp_test_run r = nlp_test_run_nlpipe(NULL, (const char *const[]){"--help", NULL});
   CU_ASSERT_EQUAL(r.status, 0);
@@ -305,6 +345,7 @@ static void register_suites(void) {
   CU_add_test(s, "validate and exit statuses", test_validate_exit_status);
   CU_add_test(s, "plugins and inspect", test_plugins_and_inspect);
   CU_add_test(s, "--help", test_help);
+  CU_add_test(s, "bundled pipelines run", test_bundled_pipelines);
 }
 
 int main(void) { return nlp_test_main(register_suites); }

@@ -564,8 +564,8 @@ static void test_bad_options(void) {
 /* The bundled pipeline runs (skipped while the bundled model has no NER head). */
 static void test_bundled_pipeline(void) {
   if (!g_file_test("models/nlpipe-bert-mini/config.json", G_FILE_TEST_EXISTS) ||
-      !g_file_test("models/nlpipe-bert-mini/heads/ner/head.json", G_FILE_TEST_EXISTS))
-    NLP_TEST_SKIP("models/nlpipe-bert-mini has no heads/ner yet");
+      !g_file_test("models/nlpipe-bert-mini/heads/ner-ft/head.json", G_FILE_TEST_EXISTS))
+    NLP_TEST_SKIP("models/nlpipe-bert-mini has no heads/ner-ft yet");
   run_result r = nlpipe(NULL, (const char *const[]){"run", "pipelines/ner.json", "--quiet", NULL});
   CU_ASSERT_EQUAL(r.status, 0);
   GPtrArray *recs = parse_lines(r.out);

@@ -1,20 +1,18 @@
 #!/bin/sh
-# Cost of sharing one encoder pass: a 3-step pipeline (classification + sentiment +
+# Cost of sharing one encoder pass: a 3-step pipeline (classification + NER +
 # extractive summarization on one backbone) against a single classification step, on
 # the same input, release build. Prints one JSON line per measurement (median of RUNS
 # wall-clock runs, default 5) and a final line with the ratio.
-# Model: models/nlpipe-bert-mini when it has a classification head, else the test
-# fixture tests/fixtures/classification/bert-softmax3 (hidden 32: a worst case, the
-# encoder being cheap next to the per-step work). Usage: bench/shared-pass/run.sh [DOCS] [RUNS]
+# Usage: bench/shared-pass/run.sh [DOCS] [RUNS]
 set -eu
 cd "$(dirname "$0")/../.."
 DOCS=${1:-2000}; RUNS=${2:-5}
 ninja -j2 build/nlpipe build/plugins/libnlpipe-classification.so build/plugins/libnlpipe-sentiment.so \
   build/plugins/libnlpipe-summarization.so >/dev/null
-model=$(pwd)/tests/fixtures/classification/bert-softmax3
-if grep -q ForSequenceClassification models/nlpipe-bert-mini/config.json 2>/dev/null; then
-  model=$(pwd)/models/nlpipe-bert-mini
-fi
+# The bundled model with its trained heads, as the default pipeline runs it: the
+# encoder fine-tuned on SST-2 with the sentiment and NER heads trained on it.
+heads=$(pwd)/models/nlpipe-bert-mini/heads
+model=$heads/sentiment-ft/backbone
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 i=0
 while [ $i -lt "$DOCS" ]; do
@@ -22,9 +20,10 @@ while [ $i -lt "$DOCS" ]; do
   i=$((i + 1))
 done > "$tmp/input.txt"
 m="\"models\": {\"m\": \"$model\"}"
-echo "{$m, \"steps\": [{\"name\": \"c\", \"plugin\": \"classification\", \"model\": \"m\"}]}" > "$tmp/one.json"
-echo "{$m, \"steps\": [{\"name\": \"c\", \"plugin\": \"classification\", \"model\": \"m\"},
-  {\"name\": \"s\", \"plugin\": \"sentiment\", \"model\": \"m\"},
+cls="{\"name\": \"c\", \"plugin\": \"classification\", \"model\": \"m\", \"head\": \"$heads/sentiment-ft\"}"
+echo "{$m, \"steps\": [$cls]}" > "$tmp/one.json"
+echo "{$m, \"steps\": [$cls,
+  {\"name\": \"e\", \"plugin\": \"ner\", \"model\": \"m\", \"head\": \"$heads/ner-sst2\"},
   {\"name\": \"x\", \"plugin\": \"summarization\", \"model\": \"m\", \"options\": {\"num_sentences\": 2}}]}" > "$tmp/three.json"
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 measure() { # label pipeline-file -> JSON line on stdout, median in $tmp/<file>.med
@@ -42,5 +41,5 @@ measure() { # label pipeline-file -> JSON line on stdout, median in $tmp/<file>.
   echo "{\"bench\": \"shared-pass\", \"pipeline\": \"$1\", \"docs\": $DOCS, \"runs\": $RUNS, \"median_s\": $med, \"encoder_passes\": ${passes:-null}, \"model\": \"$(basename "$model")\"}"
 }
 measure classification one.json
-measure classification+sentiment+summarization three.json
+measure classification+ner+summarization three.json
 echo "{\"bench\": \"shared-pass\", \"ratio_3_steps_vs_1\": $(echo "scale=3; $(cat "$tmp/three.json.med") / $(cat "$tmp/one.json.med")" | bc), \"limit\": 1.2}"

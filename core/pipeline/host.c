@@ -7,7 +7,10 @@
 
 static void host_log(nlp_log_level level, const char *plugin, const char *fmt, ...) {
   static const char *const names[] = {"error", "warning", "info", "debug"};
+  /* Errors and warnings always; info with NLPIPE_VERBOSE, debug with NLPIPE_DEBUG, so
+   * a normal run's stderr holds only what needs attention and the summary. */
   if (level == NLP_LOG_DEBUG && !g_getenv("NLPIPE_DEBUG")) return;
+  if (level == NLP_LOG_INFO && !g_getenv("NLPIPE_VERBOSE") && !g_getenv("NLPIPE_DEBUG")) return;
   va_list ap;
   va_start(ap, fmt);
   fprintf(stderr, "nlpipe: %s: %s: ", plugin ? plugin : "?", names[level]);

@@ -1,0 +1,67 @@
+#!/bin/sh
+# Trains the bundled task heads of models/nlpipe-bert-mini with `nlpipe train` and
+# scores each on its dev set with `nlpipe eval` (the numbers in MODEL_CARD.md).
+#   sh models/recipes/train_heads.sh [TASK ...]      (from the repository root)
+# TASK: sentiment-ft qa-ft sentiment subjectivity ner summarization ner-ft (default: all,
+# the two long fine-tunings first).
+# Two trainings run side by side (one thread each) on a 2-core machine. Reads the
+# data from ../shared/data through the task definitions in tasks/; seeds are fixed
+# there. Writes heads/<name>/ and appends one JSON line per score to
+# models/nlpipe-bert-mini/heads/eval.jsonl.
+set -eu
+cd "$(dirname "$0")/../.."
+NLPIPE=build/nlpipe
+DATA=${NLPIPE_SHARED_DATA:-../shared/data}
+HEADS=models/nlpipe-bert-mini/heads
+mkdir -p "$HEADS" /tmp/nlpipe-heads-logs
+[ -x "$NLPIPE" ] || { ./configure && ninja; }
+
+config() {
+  case $1 in
+    sentiment) echo tasks/sentiment/train.json ;;
+    sentiment-ft) echo tasks/sentiment/finetune.json ;;
+    subjectivity) echo tasks/subjectivity/train.json ;;
+    ner) echo tasks/ner/train.json ;;
+    ner-ft) echo tasks/ner/finetune.json ;;
+    qa-ft) echo tasks/qa/finetune.json ;;
+    summarization) echo tasks/summarization/train.json ;;
+  esac
+}
+dev_set() {
+  case $1 in
+    sentiment*) echo "$DATA/sentiment/sst2/dev.jsonl" ;;
+    subjectivity) echo "$DATA/classification/subjectivity/dev.jsonl" ;;
+    ner*) echo "$DATA/ner/wikigold/dev.jsonl" ;;
+    qa*) echo "$DATA/qa/dev.jsonl" ;;
+    summarization) echo "$DATA/summarization/dev.jsonl" ;;
+  esac
+}
+
+# One task: train, store fine-tuned layers in F16 like the base model, score.
+run_task() {
+  t=$1
+  log=/tmp/nlpipe-heads-logs/$t.log
+  start=$(date +%s)
+  "$NLPIPE" train "$(config "$t")" --threads 1 > "$log" 2>&1
+  if [ -f "$HEADS/$t/backbone/model.safetensors" ]; then
+    /usr/bin/python3 models/recipes/to_f16.py "$HEADS/$t/backbone/model.safetensors" >> "$log"
+    # the copied tokenizer files travel with their licence notice
+    cp models/nlpipe-bert-mini/LICENSE.tokenizer "$HEADS/$t/backbone/"
+  fi
+  secs=$(( $(date +%s) - start ))
+  "$NLPIPE" eval "$HEADS/$t" "$(dev_set "$t")" --json > "/tmp/nlpipe-heads-logs/$t.eval.json"
+  printf '{"head":"%s","train_seconds":%s,"eval":%s}\n' "$t" "$secs" \
+    "$(cat /tmp/nlpipe-heads-logs/$t.eval.json)" >> "$HEADS/eval.jsonl"
+  echo "$t done in ${secs}s: $(cat /tmp/nlpipe-heads-logs/$t.eval.json)"
+}
+
+tasks=${*:-"sentiment-ft qa-ft sentiment subjectivity ner summarization ner-ft"}
+# Pair the tasks up: two at a time, one per core.
+set -- $tasks
+while [ $# -gt 0 ]; do
+  run_task "$1" &
+  a=$!
+  if [ $# -gt 1 ]; then run_task "$2"; shift; fi
+  wait $a
+  shift
+done
