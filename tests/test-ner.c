@@ -21,51 +21,9 @@
 #include <unistd.h>
 
 #include "support/harness.h"
+#include "support/nlpipe-run.h"
 
 #define FIXTURES "tests/fixtures/ner"
-
-typedef struct {
-  char *out;
-  char *err;
-  int status;
-} run_result;
-
-/* Runs build/.../nlpipe with the given arguments (NULL-terminated), stdin from `input`. */
-static run_result nlpipe(const char *input, const char *const *args) {
-  char *exe = nlp_test_build_path("nlpipe");
-  char *in_file = NULL;
-  int fd = g_file_open_tmp("nlpipe-stdin-XXXXXX", &in_file, NULL);
-  CU_ASSERT_TRUE_FATAL(fd >= 0);
-  close(fd);
-  CU_ASSERT_TRUE(g_file_set_contents(in_file, input ? input : "", -1, NULL));
-  GPtrArray *argv = g_ptr_array_new();
-  g_ptr_array_add(argv, "/bin/sh");
-  g_ptr_array_add(argv, "-c");
-  g_ptr_array_add(argv, "f=$1; shift; exec \"$@\" < \"$f\"");
-  g_ptr_array_add(argv, "sh");
-  g_ptr_array_add(argv, in_file);
-  g_ptr_array_add(argv, exe);
-  for (const char *const *a = args; *a; a++) g_ptr_array_add(argv, (char *)*a);
-  g_ptr_array_add(argv, NULL);
-  run_result r = {0};
-  GError *err = NULL;
-  int wait_status = 0;
-  CU_ASSERT_TRUE(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                              &r.out, &r.err, &wait_status, &err));
-  CU_ASSERT_PTR_NULL(err);
-  g_clear_error(&err);
-  r.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128;
-  g_ptr_array_free(argv, TRUE);
-  g_unlink(in_file);
-  g_free(in_file);
-  g_free(exe);
-  return r;
-}
-
-static void run_result_clear(run_result *r) {
-  g_free(r->out);
-  g_free(r->err);
-}
 
 /* A pipeline file in a fresh temporary folder; free with pipeline_drop. */
 static char *pipeline_write(const char *json) {
@@ -152,9 +110,9 @@ static bool same_entities(const char *what, json_object *got, json_object *want)
 /* One pipeline holding a step per expectation (each on a backbone entry with the
  * case's window settings), run once over every distinct text. */
 typedef struct {
-  GPtrArray *cases;  /* json_object* expected lines */
-  GPtrArray *texts;  /* distinct texts, borrowed from cases */
-  char *pipeline;    /* JSON text */
+  GPtrArray *cases; /* json_object* expected lines */
+  GPtrArray *texts; /* distinct texts, borrowed from cases */
+  char *pipeline;   /* JSON text */
 } oracle_run;
 
 static char *json_quote(const char *s) {
@@ -179,11 +137,13 @@ static oracle_run oracle_run_build(const char *stitch) {
     g_ptr_array_add(r.cases, c);
     const char *text = json_object_get_string(get(c, "text"));
     bool seen = false;
-    for (guint i = 0; i < r.texts->len; i++) seen |= !strcmp(r.texts->pdata[i], text);
+    for (guint i = 0; i < r.texts->len; i++)
+      seen |= !strcmp(r.texts->pdata[i], text);
     if (!seen) g_ptr_array_add(r.texts, (gpointer)text);
     json_object *ml = get(c, "max_length"), *st = get(c, "stride");
-    char *mname = g_strdup_printf("%s-%d-%d", json_object_get_string(get(c, "model")),
-                                  ml ? json_object_get_int(ml) : 0, st ? json_object_get_int(st) : 0);
+    char *mname =
+        g_strdup_printf("%s-%d-%d", json_object_get_string(get(c, "model")),
+                        ml ? json_object_get_int(ml) : 0, st ? json_object_get_int(st) : 0);
     if (!g_hash_table_contains(model_names, mname)) {
       char *path = fixture_path(json_object_get_string(get(c, "model")));
       /* Without window settings the oracle truncates at model_max_length (128, like
@@ -198,13 +158,13 @@ static oracle_run oracle_run_build(const char *stitch) {
       g_hash_table_add(model_names, g_strdup(mname));
     }
     json_object *ignore = get(c, "ignore_labels");
-    g_string_append_printf(steps,
-                           "%s{\"name\":\"c%zu\",\"plugin\":\"ner\",\"model\":\"%s\",\"options\":"
-                           "{\"aggregation_strategy\":\"%s\",\"stitch\":\"%s\",\"scheme\":\"BIO\"%s%s}}",
-                           steps->len ? "," : "", k, mname,
-                           json_object_get_string(get(c, "aggregation_strategy")), stitch,
-                           ignore ? ",\"ignore_labels\":" : "",
-                           ignore ? json_object_to_json_string(ignore) : "");
+    g_string_append_printf(
+        steps,
+        "%s{\"name\":\"c%zu\",\"plugin\":\"ner\",\"model\":\"%s\",\"options\":"
+        "{\"aggregation_strategy\":\"%s\",\"stitch\":\"%s\",\"scheme\":\"BIO\"%s%s}}",
+        steps->len ? "," : "", k, mname, json_object_get_string(get(c, "aggregation_strategy")),
+        stitch, ignore ? ",\"ignore_labels\":" : "",
+        ignore ? json_object_to_json_string(ignore) : "");
     g_free(mname);
   }
   r.pipeline = g_strdup_printf("{\"models\":{%s},\"input\":{\"format\":\"jsonl\",\"path\":\"-\"},"
@@ -232,12 +192,13 @@ static GPtrArray *oracle_run_exec(oracle_run *r) {
     g_free(q);
   }
   char *file = pipeline_write(r->pipeline);
-  run_result res = nlpipe(input->str, (const char *const[]){"run", file, "--quiet", NULL});
+  nlp_test_run res =
+      nlp_test_run_nlpipe(input->str, (const char *const[]){"run", file, "--quiet", NULL});
   CU_ASSERT_EQUAL(res.status, 0);
   if (res.status) fprintf(stderr, "\n%s\n", res.err);
   GPtrArray *recs = parse_lines(res.out);
   CU_ASSERT_EQUAL(recs->len, r->texts->len);
-  run_result_clear(&res);
+  nlp_test_run_clear(&res);
   pipeline_drop(file);
   g_string_free(input, TRUE);
   return recs;
@@ -260,12 +221,14 @@ static void test_oracle_hf(void) {
     json_object *rec = record_of(recs, json_object_get_string(get(c, "text")));
     char step[16];
     snprintf(step, sizeof step, "c%u", k);
-    bool same = rec && same_entities(json_object_get_string(get(c, "id")), get(rec, step), get(c, "output"));
+    bool same = rec && same_entities(json_object_get_string(get(c, "id")), get(rec, step),
+                                     get(c, "output"));
     CU_ASSERT_TRUE(same);
     ok += same;
     windows += get(c, "stride") != NULL;
   }
-  fprintf(stderr, "[%zu/%u oracle cases equal, %zu of them multi-window] ", ok, r.cases->len, windows);
+  fprintf(stderr, "[%zu/%u oracle cases equal, %zu of them multi-window] ", ok, r.cases->len,
+          windows);
   CU_ASSERT_TRUE(r.cases->len >= 50);
   g_ptr_array_free(recs, TRUE);
   oracle_run_clear(&r);
@@ -327,7 +290,7 @@ static json_object *run_merge(const char *policy, const char *patterns, json_obj
       model, pat, policy);
   char *file = pipeline_write(json);
   char *input = g_strdup_printf("%s\n", merge_text);
-  run_result r = nlpipe(input, (const char *const[]){"run", file, "--quiet", NULL});
+  nlp_test_run r = nlp_test_run_nlpipe(input, (const char *const[]){"run", file, "--quiet", NULL});
   CU_ASSERT_EQUAL(r.status, 0);
   GPtrArray *recs = parse_lines(r.out);
   CU_ASSERT_EQUAL_FATAL(recs->len, 1);
@@ -335,7 +298,7 @@ static json_object *run_merge(const char *policy, const char *patterns, json_obj
   *alone = json_object_get(get(recs->pdata[0], "alone"));
   *rules = json_object_get(get(recs->pdata[0], "rules"));
   g_ptr_array_free(recs, TRUE);
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   pipeline_drop(file);
   g_unlink(pat);
   g_rmdir(dir);
@@ -365,11 +328,10 @@ static size_t count_source(json_object *list, const char *source) {
  * "monday" [42,48); the rules give PER "Maria Lopez" [0,11) (overlaps "maria"), LOC
  * "Madrid" [22,28) and GPE "Berlin" [32,38) (overlap nothing) and DAY "Mond" [42,46)
  * (inside "monday"). */
-static const char *const merge_patterns =
-    "{\"label\":\"PER\",\"pattern\":\"Maria Lopez\"}\n"
-    "{\"label\":\"GPE\",\"pattern\":\"Berlin\"}\n"
-    "{\"label\":\"LOC\",\"pattern\":\"Madrid\"}\n"
-    "{\"label\":\"DAY\",\"regex\":\"Mond\"}\n";
+static const char *const merge_patterns = "{\"label\":\"PER\",\"pattern\":\"Maria Lopez\"}\n"
+                                          "{\"label\":\"GPE\",\"pattern\":\"Berlin\"}\n"
+                                          "{\"label\":\"LOC\",\"pattern\":\"Madrid\"}\n"
+                                          "{\"label\":\"DAY\",\"regex\":\"Mond\"}\n";
 
 static void test_merge_policies(void) {
   json_object *alone, *rules;
@@ -382,7 +344,8 @@ static void test_merge_policies(void) {
   for (size_t i = 0; i < n_rules; i++) {
     bool hit = false;
     for (size_t j = 0; j < n_model; j++)
-      hit |= spans_overlap(json_object_array_get_idx(rules, i), json_object_array_get_idx(alone, j));
+      hit |=
+          spans_overlap(json_object_array_get_idx(rules, i), json_object_array_get_idx(alone, j));
     free_rules += !hit;
   }
   CU_ASSERT_EQUAL(count_source(ner_first, "model"), n_model);
@@ -403,8 +366,11 @@ static void test_merge_policies(void) {
   json_object *a3, *r3;
   json_object *longest = run_merge("longest", merge_patterns, &a3, &r3);
   CU_ASSERT_EQUAL_FATAL(json_object_array_length(longest), 5);
-  const char *want[][2] = {{"Maria Lopez", "entity-ruler"}, {"from", "model"}, {"Madrid", "entity-ruler"},
-                           {"Berlin", "entity-ruler"}, {"monday", "model"}};
+  const char *want[][2] = {{"Maria Lopez", "entity-ruler"},
+                           {"from", "model"},
+                           {"Madrid", "entity-ruler"},
+                           {"Berlin", "entity-ruler"},
+                           {"monday", "model"}};
   for (size_t i = 0; i < 5; i++) {
     json_object *e = json_object_array_get_idx(longest, i);
     CU_ASSERT_STRING_EQUAL(json_object_get_string(get(e, "word")), want[i][0]);
@@ -414,10 +380,12 @@ static void test_merge_policies(void) {
   json_object *lists[] = {ner_first, ruler_first, longest};
   for (size_t l = 0; l < 3; l++)
     for (size_t i = 1; i < json_object_array_length(lists[l]); i++)
-      CU_ASSERT_TRUE(json_object_get_int(get(json_object_array_get_idx(lists[l], i - 1), "start")) <=
-                     json_object_get_int(get(json_object_array_get_idx(lists[l], i), "start")));
+      CU_ASSERT_TRUE(
+          json_object_get_int(get(json_object_array_get_idx(lists[l], i - 1), "start")) <=
+          json_object_get_int(get(json_object_array_get_idx(lists[l], i), "start")));
   json_object *all[] = {ner_first, alone, rules, ruler_first, a2, r2, longest, a3, r3};
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) json_object_put(all[i]);
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    json_object_put(all[i]);
 }
 
 /* merge_with naming a step that left nothing: the document fails with the name. */
@@ -425,13 +393,15 @@ static void test_merge_missing_step(void) {
   char *model = fixture_path("bert-ner-bio");
   char *json = g_strdup_printf(
       "{\"models\":{\"m\":\"%s\"},\"input\":{\"format\":\"text\",\"path\":\"-\"},\"steps\":["
-      "{\"name\":\"ents\",\"plugin\":\"ner\",\"model\":\"m\",\"options\":{\"merge_with\":\"rules\"}}]}",
+      "{\"name\":\"ents\",\"plugin\":\"ner\",\"model\":\"m\",\"options\":{\"merge_with\":\"rules\"}"
+      "}]}",
       model);
   char *file = pipeline_write(json);
-  run_result r = nlpipe("Maria flew to Madrid.\n", (const char *const[]){"run", file, "--quiet", NULL});
+  nlp_test_run r = nlp_test_run_nlpipe("Maria flew to Madrid.\n",
+                                       (const char *const[]){"run", file, "--quiet", NULL});
   CU_ASSERT_EQUAL(r.status, 1);
   CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "merge_with: step \\\"rules\\\" left no list of entities"));
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   pipeline_drop(file);
   g_free(json);
   g_free(model);
@@ -447,9 +417,10 @@ static void test_word_from_text(void) {
       "\"ignore_labels\":[]}}]}",
       model);
   char *file = pipeline_write(json);
-  const char *text = "José Müller visited Zürich with Ana García, then Mr. O'Neill flew to 東京 and Kristiansand.";
+  const char *text =
+      "José Müller visited Zürich with Ana García, then Mr. O'Neill flew to 東京 and Kristiansand.";
   char *input = g_strdup_printf("%s\n", text);
-  run_result r = nlpipe(input, (const char *const[]){"run", file, "--quiet", NULL});
+  nlp_test_run r = nlp_test_run_nlpipe(input, (const char *const[]){"run", file, "--quiet", NULL});
   CU_ASSERT_EQUAL(r.status, 0);
   GPtrArray *recs = parse_lines(r.out);
   CU_ASSERT_EQUAL_FATAL(recs->len, 1);
@@ -469,7 +440,7 @@ static void test_word_from_text(void) {
   }
   CU_ASSERT_EQUAL(covered, n_cp); /* ignore_labels [] keeps O: the groups tile the text */
   g_ptr_array_free(recs, TRUE);
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   pipeline_drop(file);
   g_free(input);
   g_free(json);
@@ -485,13 +456,15 @@ static void test_none_windows(void) {
       "\"input\":{\"format\":\"text\",\"path\":\"-\"},\"steps\":["
       "{\"name\":\"w\",\"plugin\":\"ner\",\"model\":\"w\",\"options\":{\"aggregation_strategy\":"
       "\"none\",\"ignore_labels\":[]}},"
-      "{\"name\":\"one\",\"plugin\":\"ner\",\"model\":\"one\",\"options\":{\"aggregation_strategy\":"
+      "{\"name\":\"one\",\"plugin\":\"ner\",\"model\":\"one\",\"options\":{\"aggregation_"
+      "strategy\":"
       "\"none\",\"ignore_labels\":[]}}]}",
       model, model);
   char *file = pipeline_write(json);
-  run_result r = nlpipe("Samuel Okafor and Lucia Rossi founded Bluefield Robotics in Milan while "
-                        "Walking, talking and singing, the children marched to Kingsbridge.\n",
-                        (const char *const[]){"run", file, "--quiet", NULL});
+  nlp_test_run r =
+      nlp_test_run_nlpipe("Samuel Okafor and Lucia Rossi founded Bluefield Robotics in Milan while "
+                          "Walking, talking and singing, the children marched to Kingsbridge.\n",
+                          (const char *const[]){"run", file, "--quiet", NULL});
   CU_ASSERT_EQUAL(r.status, 0);
   GPtrArray *recs = parse_lines(r.out);
   CU_ASSERT_EQUAL_FATAL(recs->len, 1);
@@ -502,12 +475,13 @@ static void test_none_windows(void) {
     json_object *a = json_object_array_get_idx(w, i), *b = json_object_array_get_idx(one, i);
     CU_ASSERT_EQUAL(json_object_get_int(get(a, "index")), (int)i + 1);
     CU_ASSERT_EQUAL(json_object_get_int(get(a, "index")), json_object_get_int(get(b, "index")));
-    CU_ASSERT_STRING_EQUAL(json_object_get_string(get(a, "word")), json_object_get_string(get(b, "word")));
+    CU_ASSERT_STRING_EQUAL(json_object_get_string(get(a, "word")),
+                           json_object_get_string(get(b, "word")));
     CU_ASSERT_EQUAL(json_object_get_int(get(a, "start")), json_object_get_int(get(b, "start")));
     CU_ASSERT_EQUAL(json_object_get_int(get(a, "end")), json_object_get_int(get(b, "end")));
   }
   g_ptr_array_free(recs, TRUE);
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   pipeline_drop(file);
   g_free(json);
   g_free(model);
@@ -524,18 +498,19 @@ static void expect_invalid(const char *options, const char *needle) {
       "{\"name\":\"e\",\"plugin\":\"ner\",\"model\":\"m\",\"options\":%s}]}",
       model, model, options);
   char *file = pipeline_write(json);
-  run_result r = nlpipe(NULL, (const char *const[]){"validate", file, NULL});
+  nlp_test_run r = nlp_test_run_nlpipe(NULL, (const char *const[]){"validate", file, NULL});
   CU_ASSERT_EQUAL(r.status, 2);
   CU_ASSERT_PTR_NOT_NULL(strstr(r.err, needle));
   if (!strstr(r.err, needle)) fprintf(stderr, "\nexpected \"%s\" in:\n%s\n", needle, r.err);
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   pipeline_drop(file);
   g_free(json);
   g_free(model);
 }
 
 static void test_bad_options(void) {
-  expect_invalid("{\"aggregation_strategy\":\"longest\"}", "steps[1].options.aggregation_strategy:");
+  expect_invalid("{\"aggregation_strategy\":\"longest\"}",
+                 "steps[1].options.aggregation_strategy:");
   expect_invalid("{\"aggregation_strategy\":\"SIMPLE\"}", "steps[1].options.aggregation_strategy:");
   expect_invalid("{\"scheme\":\"BILOU\"}", "steps[1].options.scheme:");
   expect_invalid("{\"ignore_labels\":\"O\"}", "steps[1].options.ignore_labels:");
@@ -553,9 +528,9 @@ static void test_bad_options(void) {
       "\"max\",\"scheme\":\"BIOES\",\"ignore_labels\":[\"O\",\"MISC\"]}}]}",
       model);
   char *file = pipeline_write(json);
-  run_result r = nlpipe(NULL, (const char *const[]){"validate", file, NULL});
+  nlp_test_run r = nlp_test_run_nlpipe(NULL, (const char *const[]){"validate", file, NULL});
   CU_ASSERT_EQUAL(r.status, 0);
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
   pipeline_drop(file);
   g_free(json);
   g_free(model);
@@ -566,13 +541,15 @@ static void test_bundled_pipeline(void) {
   if (!g_file_test("models/nlpipe-bert-mini/config.json", G_FILE_TEST_EXISTS) ||
       !g_file_test("models/nlpipe-bert-mini/heads/ner-ft/head.json", G_FILE_TEST_EXISTS))
     NLP_TEST_SKIP("models/nlpipe-bert-mini has no heads/ner-ft yet");
-  run_result r = nlpipe(NULL, (const char *const[]){"run", "pipelines/ner.json", "--quiet", NULL});
+  nlp_test_run r = nlp_test_run_nlpipe(
+      NULL, (const char *const[]){"run", "pipelines/ner.json", "--quiet", NULL});
   CU_ASSERT_EQUAL(r.status, 0);
   GPtrArray *recs = parse_lines(r.out);
   CU_ASSERT_TRUE(recs->len > 0);
-  for (guint i = 0; i < recs->len; i++) CU_ASSERT_PTR_NOT_NULL(get(recs->pdata[i], "entities"));
+  for (guint i = 0; i < recs->len; i++)
+    CU_ASSERT_PTR_NOT_NULL(get(recs->pdata[i], "entities"));
   g_ptr_array_free(recs, TRUE);
-  run_result_clear(&r);
+  nlp_test_run_clear(&r);
 }
 
 static void register_suites(void) {

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "support/harness.h"
+#include "support/nlpipe-run.h"
 
 #define SCORE_TOL 1e-4
 
@@ -40,10 +41,13 @@ static bool same_answers(const char *what, json_object *got, json_object *want, 
     n = 1;
   }
   for (size_t i = 0; ok && i < n; i++) {
-    json_object *g = json_object_is_type(want, json_type_array) ? json_object_array_get_idx(got, i) : g1[0];
-    json_object *w = json_object_is_type(want, json_type_array) ? json_object_array_get_idx(want, i) : w1[0];
+    json_object *g =
+        json_object_is_type(want, json_type_array) ? json_object_array_get_idx(got, i) : g1[0];
+    json_object *w =
+        json_object_is_type(want, json_type_array) ? json_object_array_get_idx(want, i) : w1[0];
     json_object *ga, *wa, *gs, *ws, *ge, *we, *gsc, *wsc;
-    ok = json_object_object_get_ex(g, "answer", &ga) && json_object_object_get_ex(w, "answer", &wa) &&
+    ok = json_object_object_get_ex(g, "answer", &ga) &&
+         json_object_object_get_ex(w, "answer", &wa) &&
          json_object_object_get_ex(g, "start", &gs) && json_object_object_get_ex(w, "start", &ws) &&
          json_object_object_get_ex(g, "end", &ge) && json_object_object_get_ex(w, "end", &we) &&
          json_object_object_get_ex(g, "score", &gsc) && json_object_object_get_ex(w, "score", &wsc);
@@ -114,8 +118,11 @@ static void fake_set_error(nlp_batch *b, size_t i, const char *msg) {
   g_free(b->errors[i]);
   b->errors[i] = g_strdup(msg);
 }
-static const nlp_model_info fake_info = {.name = "fake", .path = "/nowhere", .architecture = "bert",
-                                         .hidden_size = 2, .max_positions = 128};
+static const nlp_model_info fake_info = {.name = "fake",
+                                         .path = "/nowhere",
+                                         .architecture = "bert",
+                                         .hidden_size = 2,
+                                         .max_positions = 128};
 static const nlp_model_info *fake_model_info(const nlp_model *m) {
   (void)m;
   return &fake_info;
@@ -155,7 +162,8 @@ static void fake_linear(const float *x, size_t n, size_t in, const float *w, con
   for (size_t r = 0; r < n; r++)
     for (size_t o = 0; o < out; o++) {
       double s = bias ? bias[o] : 0;
-      for (size_t k = 0; k < in; k++) s += (double)x[r * in + k] * w[o * in + k];
+      for (size_t k = 0; k < in; k++)
+        s += (double)x[r * in + k] * w[o * in + k];
       y[r * out + o] = (float)s;
     }
 }
@@ -210,16 +218,24 @@ static void add_window(fake_windows *fw, size_t doc, size_t n, const int32_t *se
                        const int32_t *word_ids, const int32_t *offsets, const float *start,
                        const float *end) {
   float *hidden = g_new(float, 2 * n);
-  for (size_t i = 0; i < n; i++) hidden[2 * i] = start[i], hidden[2 * i + 1] = end[i];
+  for (size_t i = 0; i < n; i++)
+    hidden[2 * i] = start[i], hidden[2 * i + 1] = end[i];
   g_ptr_array_add(fw->owned, hidden);
   int32_t *ids = g_new0(int32_t, n);
   g_ptr_array_add(fw->owned, ids);
   size_t index = 0;
   for (guint k = 0; k < fw->windows->len; k++)
     if (g_array_index(fw->windows, nlp_window, k).doc == doc) index++;
-  nlp_window w = {.doc = doc, .index = index, .n_tokens = n, .ids = ids, .type_ids = ids,
-                  .word_ids = int_copy(fw, word_ids, n), .seq_ids = int_copy(fw, seq_ids, n),
-                  .offsets = int_copy(fw, offsets, 2 * n), .hidden = hidden, .hidden_size = 2};
+  nlp_window w = {.doc = doc,
+                  .index = index,
+                  .n_tokens = n,
+                  .ids = ids,
+                  .type_ids = ids,
+                  .word_ids = int_copy(fw, word_ids, n),
+                  .seq_ids = int_copy(fw, seq_ids, n),
+                  .offsets = int_copy(fw, offsets, 2 * n),
+                  .hidden = hidden,
+                  .hidden_size = 2};
   g_array_append_val(fw->windows, w);
 }
 
@@ -227,14 +243,17 @@ static void add_window(fake_windows *fw, size_t doc, size_t n, const int32_t *se
 static bool run_plugin(const char *options_json, nlp_batch *b, char **create_error) {
   const nlp_plugin_desc *d = qa_plugin();
   json_object *options = json_tokener_parse(options_json);
-  nlp_step_info step = {.name = "answer", .options = options, .model = (const nlp_model *)&fake_info};
+  nlp_step_info step = {
+      .name = "answer", .options = options, .model = (const nlp_model *)&fake_info};
   void *state = NULL;
   char *err = NULL;
   nlp_status st = d->create(&fake_host, &step, &state, &err);
   json_object_put(options);
   if (st != NLP_STATUS_OK) {
-    if (create_error) *create_error = err;
-    else free(err);
+    if (create_error)
+      *create_error = err;
+    else
+      free(err);
     return false;
   }
   CU_ASSERT_EQUAL(d->process(state, b), NLP_STATUS_OK);
@@ -271,17 +290,21 @@ static void json_floats(json_object *a, float *out) {
 }
 
 /* The options of a case as the pipeline gives them (HF names are the plugin's). */
-static char *case_options(json_object *c) { return g_strdup(json_object_to_json_string(get(c, "options"))); }
+static char *case_options(json_object *c) {
+  return g_strdup(json_object_to_json_string(get(c, "options")));
+}
 
 static void test_decode_oracle_windows(void) {
   json_object *cases = read_jsonl("tests/fixtures/qa/decode.jsonl");
   CU_ASSERT_TRUE(json_object_array_length(cases) >= 20);
   for (size_t k = 0; k < json_object_array_length(cases); k++) {
     json_object *c = json_object_array_get_idx(cases, k);
-    fake_windows fw = {g_ptr_array_new_with_free_func(g_free), g_array_new(FALSE, FALSE, sizeof(nlp_window))};
+    fake_windows fw = {g_ptr_array_new_with_free_func(g_free),
+                       g_array_new(FALSE, FALSE, sizeof(nlp_window))};
     json_object *wins = get(c, "windows"), *logits = get(c, "logits");
     for (size_t i = 0; i < json_object_array_length(wins); i++) {
-      json_object *w = json_object_array_get_idx(wins, i), *lg = json_object_array_get_idx(logits, i);
+      json_object *w = json_object_array_get_idx(wins, i),
+                  *lg = json_object_array_get_idx(logits, i);
       size_t n = json_object_array_length(get(w, "ids"));
       int32_t *seq = g_new(int32_t, n), *word = g_new(int32_t, n), *off = g_new(int32_t, 2 * n);
       float *st = g_new(float, n), *en = g_new(float, n);
@@ -294,13 +317,15 @@ static void test_decode_oracle_windows(void) {
       g_free(seq), g_free(word), g_free(off), g_free(st), g_free(en);
     }
     json_object *opts = get(c, "options"), *v;
-    nlp_batch b = {.n = 1, .windows = (nlp_window *)(void *)fw.windows->data, .n_windows = fw.windows->len};
+    nlp_batch b = {
+        .n = 1, .windows = (nlp_window *)(void *)fw.windows->data, .n_windows = fw.windows->len};
     b.questions[0] = json_object_get_string(get(c, "question"));
     b.contexts[0] = json_object_get_string(get(c, "context"));
     b.records[0] = json_object_new_object();
     json_object_object_add(b.records[0], "question", json_object_new_string(b.questions[0]));
     /* HF's defaults for a tokenizer whose model_max_length is 128. */
-    b.expect_max_length = json_object_object_get_ex(opts, "max_seq_len", &v) ? (size_t)json_object_get_int(v) : 128;
+    b.expect_max_length =
+        json_object_object_get_ex(opts, "max_seq_len", &v) ? (size_t)json_object_get_int(v) : 128;
     b.expect_stride = json_object_object_get_ex(opts, "doc_stride", &v)
                           ? (size_t)json_object_get_int(v)
                           : (b.expect_max_length / 2 < 128 ? b.expect_max_length / 2 : 128);
@@ -334,7 +359,8 @@ static void test_decode_second_window(void) {
       if (json_object_get_int(json_object_array_get_idx(seq, i)) == 1)
         end0 = json_object_get_int(json_object_array_get_idx(json_object_array_get_idx(off, i), 1));
     json_object *out = get(c, "output");
-    json_object *best = json_object_is_type(out, json_type_array) ? json_object_array_get_idx(out, 0) : out;
+    json_object *best =
+        json_object_is_type(out, json_type_array) ? json_object_array_get_idx(out, 0) : out;
     CU_ASSERT_TRUE(json_object_get_int64(get(best, "start")) >= end0);
   }
   CU_ASSERT_TRUE(seen);
@@ -354,11 +380,13 @@ static const int32_t hand_off[] = {0, 0, 0, 4, 0, 0, 0, 3, 4, 7, 8, 12, 12, 13, 
 
 static void hand_logits(float cls_start, float *start, float *end) {
   const float s[] = {cls_start, 9, 9, 4, 2, 1, 1, 9}, e[] = {1, 9, 9, 1, 4, 2, 3, 9};
-  for (int i = 0; i < 8; i++) start[i] = logf(s[i]), end[i] = logf(e[i]);
+  for (int i = 0; i < 8; i++)
+    start[i] = logf(s[i]), end[i] = logf(e[i]);
 }
 
 static json_object *hand_run(const char *options, float cls_start) {
-  fake_windows fw = {g_ptr_array_new_with_free_func(g_free), g_array_new(FALSE, FALSE, sizeof(nlp_window))};
+  fake_windows fw = {g_ptr_array_new_with_free_func(g_free),
+                     g_array_new(FALSE, FALSE, sizeof(nlp_window))};
   float st[8], en[8];
   hand_logits(cls_start, st, en);
   add_window(&fw, 0, 8, hand_seq, hand_word, hand_off, st, en);
@@ -394,19 +422,23 @@ static void check_hand(const char *options, float cls, json_object *want) {
 static void test_hand_spans(void) {
   /* Word-aligned: red-jump and red-s are both "Red fox jumps" (8 + 12); fox-jump and
    * fox-s are "fox jumps" (4 + 6). */
-  check_hand("{\"top_k\": 3}", 1,
-             answers_json("[{\"score\": %.9f, \"start\": 0, \"end\": 13, \"answer\": \"Red fox jumps\"},"
-                          " {\"score\": %.9f, \"start\": 0, \"end\": 7, \"answer\": \"Red fox\"},"
-                          " {\"score\": %.9f, \"start\": 4, \"end\": 13, \"answer\": \"fox jumps\"}]",
-                          20 / 99.0, 16 / 99.0, 10 / 99.0));
+  check_hand(
+      "{\"top_k\": 3}", 1,
+      answers_json("[{\"score\": %.9f, \"start\": 0, \"end\": 13, \"answer\": \"Red fox jumps\"},"
+                   " {\"score\": %.9f, \"start\": 0, \"end\": 7, \"answer\": \"Red fox\"},"
+                   " {\"score\": %.9f, \"start\": 4, \"end\": 13, \"answer\": \"fox jumps\"}]",
+                   20 / 99.0, 16 / 99.0, 10 / 99.0));
   /* The default top_k 1 gives one object. */
-  check_hand("{}", 1, answers_json("{\"score\": %.9f, \"start\": 0, \"end\": 13, \"answer\": \"Red fox jumps\"}",
-                                   20 / 99.0));
+  check_hand(
+      "{}", 1,
+      answers_json("{\"score\": %.9f, \"start\": 0, \"end\": 13, \"answer\": \"Red fox jumps\"}",
+                   20 / 99.0));
   /* Token offsets: red-s ends inside the word at "##s"; the top_k best spans only. */
-  check_hand("{\"top_k\": 2, \"align_to_words\": false}", 1,
-             answers_json("[{\"score\": %.9f, \"start\": 0, \"end\": 7, \"answer\": \"Red fox\"},"
-                          " {\"score\": %.9f, \"start\": 0, \"end\": 13, \"answer\": \"Red fox jumps\"}]",
-                          16 / 99.0, 12 / 99.0));
+  check_hand(
+      "{\"top_k\": 2, \"align_to_words\": false}", 1,
+      answers_json("[{\"score\": %.9f, \"start\": 0, \"end\": 7, \"answer\": \"Red fox\"},"
+                   " {\"score\": %.9f, \"start\": 0, \"end\": 13, \"answer\": \"Red fox jumps\"}]",
+                   16 / 99.0, 12 / 99.0));
   check_hand("{\"top_k\": 2, \"align_to_words\": false, \"max_answer_len\": 2}", 1,
              answers_json("[{\"score\": %.9f, \"start\": 0, \"end\": 7, \"answer\": \"Red fox\"},"
                           " {\"score\": %.9f, \"start\": 4, \"end\": 7, \"answer\": \"fox\"}]",
@@ -419,16 +451,19 @@ static void test_hand_spans(void) {
                           8 / 99.0, 4 / 99.0, 3 / 99.0));
   /* handle_impossible_answer: a [CLS] start exp of 30 makes the sum 38; null =
    * 30/38 * 1/11 beats the best span (20 / 418). */
-  check_hand("{\"handle_impossible_answer\": true}", 30,
-             answers_json("{\"score\": %.9f, \"start\": 0, \"end\": 0, \"answer\": \"\"}", 30 / 418.0));
-  check_hand("{\"handle_impossible_answer\": true, \"top_k\": 2}", 30,
-             answers_json("[{\"score\": %.9f, \"start\": 0, \"end\": 0, \"answer\": \"\"},"
-                          " {\"score\": %.9f, \"start\": 0, \"end\": 13, \"answer\": \"Red fox jumps\"}]",
-                          30 / 418.0, 20 / 418.0));
+  check_hand(
+      "{\"handle_impossible_answer\": true}", 30,
+      answers_json("{\"score\": %.9f, \"start\": 0, \"end\": 0, \"answer\": \"\"}", 30 / 418.0));
+  check_hand(
+      "{\"handle_impossible_answer\": true, \"top_k\": 2}", 30,
+      answers_json("[{\"score\": %.9f, \"start\": 0, \"end\": 0, \"answer\": \"\"},"
+                   " {\"score\": %.9f, \"start\": 0, \"end\": 13, \"answer\": \"Red fox jumps\"}]",
+                   30 / 418.0, 20 / 418.0));
   /* Without the option the null score is not an answer. */
-  check_hand("{}", 30,
-             answers_json("{\"score\": %.9f, \"start\": 0, \"end\": 13, \"answer\": \"Red fox jumps\"}",
-                          20 / 418.0));
+  check_hand(
+      "{}", 30,
+      answers_json("{\"score\": %.9f, \"start\": 0, \"end\": 13, \"answer\": \"Red fox jumps\"}",
+                   20 / 418.0));
 }
 
 /* "Fox fox": start exps [CLS 1, Fox 2, fox 1], end exps [1, 1, 3]: Fox-fox .3, fox-fox
@@ -437,16 +472,17 @@ static void test_hand_merge_case(void) {
   const int32_t seq[] = {-1, 0, -1, 1, 1, -1}, word[] = {-1, 0, -1, 0, 1, -1};
   const int32_t off[] = {0, 0, 0, 1, 0, 0, 0, 3, 4, 7, 0, 0};
   const float st[] = {0, 5, 5, logf(2), 0, 5}, en[] = {0, 5, 5, 0, logf(3), 5};
-  fake_windows fw = {g_ptr_array_new_with_free_func(g_free), g_array_new(FALSE, FALSE, sizeof(nlp_window))};
+  fake_windows fw = {g_ptr_array_new_with_free_func(g_free),
+                     g_array_new(FALSE, FALSE, sizeof(nlp_window))};
   add_window(&fw, 0, 6, seq, word, off, st, en);
   nlp_batch b = {.n = 1, .windows = (nlp_window *)(void *)fw.windows->data, .n_windows = 1};
   b.questions[0] = "q";
   b.contexts[0] = "Fox fox";
   b.records[0] = json_tokener_parse("{\"question\": \"q\"}");
   CU_ASSERT_TRUE(run_plugin("{\"top_k\": 2}", &b, NULL));
-  json_object *want = json_tokener_parse(
-      "[{\"score\": 0.3, \"start\": 0, \"end\": 7, \"answer\": \"Fox fox\"},"
-      " {\"score\": 0.25, \"start\": 4, \"end\": 7, \"answer\": \"fox\"}]");
+  json_object *want =
+      json_tokener_parse("[{\"score\": 0.3, \"start\": 0, \"end\": 7, \"answer\": \"Fox fox\"},"
+                         " {\"score\": 0.25, \"start\": 4, \"end\": 7, \"answer\": \"fox\"}]");
   CU_ASSERT_TRUE(same_answers("merge case", b.results[0], want, 1e-6));
   json_object_put(want);
   batch_clear(&b);
@@ -468,7 +504,8 @@ static void test_hand_two_windows(void) {
   const int32_t off2[] = {0, 0, 0, 1, 0, 0, 2, 3, 4, 5, 0, 0};
   const float s1[] = {0, 9, 9, 0, logf(2), 9}, e1[] = {logf(2), 9, 9, 0, logf(5), 9};
   const float s2[] = {logf(2), 9, 9, logf(2), -30, 9}, e2[] = {0, 9, 9, logf(2), 0, 9};
-  fake_windows fw = {g_ptr_array_new_with_free_func(g_free), g_array_new(FALSE, FALSE, sizeof(nlp_window))};
+  fake_windows fw = {g_ptr_array_new_with_free_func(g_free),
+                     g_array_new(FALSE, FALSE, sizeof(nlp_window))};
   add_window(&fw, 0, 6, seq, word, off1, s1, e1);
   add_window(&fw, 0, 6, seq, word2, off2, s2, e2);
   static const char *const options[] = {"{\"top_k\": 3, \"handle_impossible_answer\": true}",
@@ -501,7 +538,8 @@ static void test_hand_two_windows(void) {
 static void test_questions_and_errors(void) {
   float st[8], en[8];
   hand_logits(1, st, en);
-  fake_windows fw = {g_ptr_array_new_with_free_func(g_free), g_array_new(FALSE, FALSE, sizeof(nlp_window))};
+  fake_windows fw = {g_ptr_array_new_with_free_func(g_free),
+                     g_array_new(FALSE, FALSE, sizeof(nlp_window))};
   add_window(&fw, 0, 8, hand_seq, hand_word, hand_off, st, en);
   add_window(&fw, 1, 8, hand_seq, hand_word, hand_off, st, en);
   /* Document 1 has no question: only documents 0 and 2 are paired. */
@@ -530,8 +568,8 @@ static void test_questions_and_errors(void) {
   batch_clear(&c);
 
   /* No qa_outputs: every document fails with a message naming the tensors. */
-  nlp_batch d = {.n = 1, .windows = (nlp_window *)(void *)fw.windows->data, .n_windows = 1,
-                 .no_head = true};
+  nlp_batch d = {
+      .n = 1, .windows = (nlp_window *)(void *)fw.windows->data, .n_windows = 1, .no_head = true};
   d.questions[0] = "q";
   d.contexts[0] = "Red fox jumps";
   d.records[0] = json_tokener_parse("{\"question\": \"q\"}");
@@ -557,33 +595,6 @@ static void test_questions_and_errors(void) {
 
 /* ---- end to end through nlpipe -------------------------------------------------------- */
 
-typedef struct {
-  char *out, *err;
-  int status;
-} run_result;
-
-/* Runs build/.../nlpipe with the given arguments (NULL-terminated). */
-static run_result nlpipe(const char *const *args) {
-  char *exe = nlp_test_build_path("nlpipe");
-  GPtrArray *argv = g_ptr_array_new();
-  g_ptr_array_add(argv, exe);
-  for (const char *const *a = args; *a; a++) g_ptr_array_add(argv, (char *)*a);
-  g_ptr_array_add(argv, NULL);
-  run_result r = {0};
-  int wait_status = 0;
-  GError *err = NULL;
-  CU_ASSERT_TRUE(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL,
-                              NULL, &r.out, &r.err, &wait_status, &err));
-  if (err) fprintf(stderr, "\nspawn: %s\n", err->message);
-  g_clear_error(&err);
-  if (!r.out) r.out = g_strdup("");
-  if (!r.err) r.err = g_strdup("");
-  r.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128;
-  g_ptr_array_free(argv, TRUE);
-  g_free(exe);
-  return r;
-}
-
 /* Writes a pipeline with one qa step (options JSON) over `input_jsonl` on the
  * fixture model, runs it and returns the output lines' "answer" values (or the
  * records when keep_records) as an array; the exit status must be `status`. */
@@ -595,12 +606,15 @@ static json_object *run_qa(const char *options, const char *input_jsonl, bool ke
   char *input = g_build_filename(dir, "in.jsonl", NULL);
   char *text = g_strdup_printf(
       "{\"models\": {\"qa\": \"%s/tests/fixtures/qa/bert-qa\"},\n"
-      " \"steps\": [{\"name\": \"answer\", \"plugin\": \"qa\", \"model\": \"qa\", \"options\": %s}],\n"
+      " \"steps\": [{\"name\": \"answer\", \"plugin\": \"qa\", \"model\": \"qa\", \"options\": "
+      "%s}],\n"
       " \"input\": {\"format\": \"jsonl\", \"path\": \"in.jsonl\", \"text_field\": \"context\"},\n"
-      " \"on_error\": \"skip\"}\n", cwd, options);
+      " \"on_error\": \"skip\"}\n",
+      cwd, options);
   CU_ASSERT_TRUE(g_file_set_contents(pipeline, text, -1, NULL));
   CU_ASSERT_TRUE(g_file_set_contents(input, input_jsonl, -1, NULL));
-  run_result r = nlpipe((const char *const[]){"run", pipeline, "--threads", "1", NULL});
+  nlp_test_run r =
+      nlp_test_run_nlpipe(NULL, (const char *const[]){"run", pipeline, "--threads", "1", NULL});
   CU_ASSERT_EQUAL(r.status, status); /* 1: some records failed */
   if (r.status != status) fprintf(stderr, "\n%s\n", r.err);
   json_object *out = json_object_new_array();
@@ -634,13 +648,15 @@ static void test_end_to_end_oracle(void) {
   size_t n = json_object_array_length(cases);
   CU_ASSERT_EQUAL(n, json_object_array_length(expected));
   for (size_t k = 0; k < n; k++) {
-    json_object *c = json_object_array_get_idx(cases, k), *e = json_object_array_get_idx(expected, k);
+    json_object *c = json_object_array_get_idx(cases, k),
+                *e = json_object_array_get_idx(expected, k);
     char *line = record_line(c);
     char *opts = case_options(c);
     json_object *got = run_qa(opts, line, false, 0);
     char *what = g_strdup_printf("nlpipe %s", json_object_get_string(get(c, "id")));
     CU_ASSERT_EQUAL(json_object_array_length(got), 1);
-    CU_ASSERT_TRUE(same_answers(what, json_object_array_get_idx(got, 0), get(e, "output"), SCORE_TOL));
+    CU_ASSERT_TRUE(
+        same_answers(what, json_object_array_get_idx(got, 0), get(e, "output"), SCORE_TOL));
     g_free(what), g_free(opts), g_free(line);
     json_object_put(got);
   }
@@ -703,11 +719,12 @@ static void test_end_to_end_fixed_question(void) {
     g_free(line);
   }
   /* max_seq_len 16, doc_stride 8: a ten-word question leaves too little room. */
-  json_object *got = run_qa("{\"max_seq_len\": 16, \"doc_stride\": 8}",
-                            "{\"question\": \"who built the old lighthouse on the point in the north?\","
-                            " \"context\": \"The old lighthouse on Gull Point was built in 1872 by Tobias Merrow.\"}\n"
-                            "{\"question\": \"who?\", \"context\": \"Tobias Merrow built the old lighthouse.\"}\n",
-                            true, 1);
+  json_object *got = run_qa(
+      "{\"max_seq_len\": 16, \"doc_stride\": 8}",
+      "{\"question\": \"who built the old lighthouse on the point in the north?\","
+      " \"context\": \"The old lighthouse on Gull Point was built in 1872 by Tobias Merrow.\"}\n"
+      "{\"question\": \"who?\", \"context\": \"Tobias Merrow built the old lighthouse.\"}\n",
+      true, 1);
   CU_ASSERT_EQUAL(json_object_array_length(got), 2);
   CU_ASSERT_PTR_NOT_NULL(get(json_object_array_get_idx(got, 0), "error"));
   CU_ASSERT_PTR_NULL(get(json_object_array_get_idx(got, 1), "error"));
@@ -735,13 +752,16 @@ static void test_validation(void) {
   char *cwd = g_get_current_dir();
   char *pipeline = g_build_filename(dir, "qa.json", NULL);
   for (size_t i = 0; i < G_N_ELEMENTS(bad) + 1; i++) {
-    const char *options = i < G_N_ELEMENTS(bad) ? bad[i].options : "{\"max_seq_len\": 32, \"doc_stride\": 27}";
-    char *text = g_strdup_printf(
-        "{\"models\": {\"qa\": \"%s/tests/fixtures/qa/bert-qa\"},\n"
-        " \"steps\": [{\"name\": \"answer\", \"plugin\": \"qa\", \"model\": \"qa\", \"options\": %s}],\n"
-        " \"input\": {\"format\": \"jsonl\", \"text_field\": \"context\"}}\n", cwd, options);
+    const char *options =
+        i < G_N_ELEMENTS(bad) ? bad[i].options : "{\"max_seq_len\": 32, \"doc_stride\": 27}";
+    char *text =
+        g_strdup_printf("{\"models\": {\"qa\": \"%s/tests/fixtures/qa/bert-qa\"},\n"
+                        " \"steps\": [{\"name\": \"answer\", \"plugin\": \"qa\", \"model\": "
+                        "\"qa\", \"options\": %s}],\n"
+                        " \"input\": {\"format\": \"jsonl\", \"text_field\": \"context\"}}\n",
+                        cwd, options);
     CU_ASSERT_TRUE(g_file_set_contents(pipeline, text, -1, NULL));
-    run_result r = nlpipe((const char *const[]){"validate", pipeline, NULL});
+    nlp_test_run r = nlp_test_run_nlpipe(NULL, (const char *const[]){"validate", pipeline, NULL});
     if (i < G_N_ELEMENTS(bad)) {
       CU_ASSERT_EQUAL(r.status, 2);
       CU_ASSERT_PTR_NOT_NULL(strstr(r.err, bad[i].path));

@@ -14,40 +14,10 @@
 #include <unistd.h>
 
 #include "support/harness.h"
+#include "support/nlpipe-run.h"
 #include "model/model.h"
 
 #define FIX "tests/fixtures/train/"
-
-typedef struct {
-  char *out;
-  char *err;
-  int status;
-} run_result;
-
-/* Runs build/.../nlpipe with ARGS (NULL-terminated), stdin empty. */
-static run_result nlpipe(const char *const *args) {
-  char *exe = nlp_test_build_path("nlpipe");
-  GPtrArray *argv = g_ptr_array_new();
-  g_ptr_array_add(argv, exe);
-  for (const char *const *a = args; *a; a++) g_ptr_array_add(argv, (char *)*a);
-  g_ptr_array_add(argv, NULL);
-  run_result r = {0};
-  GError *err = NULL;
-  int wait_status = 0;
-  CU_ASSERT_TRUE(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL,
-                              NULL, &r.out, &r.err, &wait_status, &err));
-  CU_ASSERT_PTR_NULL(err);
-  g_clear_error(&err);
-  r.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128;
-  g_ptr_array_free(argv, TRUE);
-  g_free(exe);
-  return r;
-}
-
-static void run_clear(run_result *r) {
-  g_free(r->out);
-  g_free(r->err);
-}
 
 static char *tmpdir;
 
@@ -85,12 +55,13 @@ static char *train(const char *config, const char *name, const char *const *extr
   char *out = out_dir(name), *cfg = g_strconcat(FIX, config, NULL);
   const char *args[16] = {"train", cfg, "--output", out, "--quiet"};
   size_t n = 5;
-  for (const char *const *e = extra; e && *e; e++) args[n++] = *e;
+  for (const char *const *e = extra; e && *e; e++)
+    args[n++] = *e;
   args[n] = NULL;
-  run_result r = nlpipe(args);
+  nlp_test_run r = nlp_test_run_nlpipe(NULL, args);
   CU_ASSERT_EQUAL(r.status, 0);
   if (r.status) fprintf(stderr, "\n%s: %s\n", config, r.err);
-  run_clear(&r);
+  nlp_test_run_clear(&r);
   g_free(cfg);
   return out;
 }
@@ -129,11 +100,12 @@ static double dev_metric(json_object *head, const char *name) {
 }
 
 static json_object *eval_json(const char *target, const char *data) {
-  run_result r = nlpipe((const char *const[]){"eval", target, data, "--json", NULL});
+  nlp_test_run r =
+      nlp_test_run_nlpipe(NULL, (const char *const[]){"eval", target, data, "--json", NULL});
   CU_ASSERT_EQUAL(r.status, 0);
   if (r.status) fprintf(stderr, "\neval: %s\n", r.err);
   json_object *j = json_tokener_parse(r.out ? r.out : "");
-  run_clear(&r);
+  nlp_test_run_clear(&r);
   CU_ASSERT_PTR_NOT_NULL_FATAL(j);
   return j;
 }
@@ -170,14 +142,17 @@ static void test_ner(void) {
              (const char *const[]){"--unfreeze-top", "1", "--epochs", "2", NULL});
 }
 static void test_qa(void) { check_task("qa.json", "qa", FIX "qa-dev.jsonl", "f1", NULL); }
-static void test_summary(void) { check_task("sum.json", "sum", FIX "sum-dev.jsonl", "rouge1", NULL); }
+static void test_summary(void) {
+  check_task("sum.json", "sum", FIX "sum-dev.jsonl", "rouge1", NULL);
+}
 
 static void test_head_json_contract(void) {
   char *out = out_dir("cls");
   json_object *h = head_json(out), *v;
-  const char *keys[] = {"task", "labels", "problem_type", "pooling", "head_type", "backbone",
-                        "training", "data", "dev_metrics"};
-  for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) CU_ASSERT_TRUE(json_object_object_get_ex(h, keys[i], &v));
+  const char *keys[] = {"task",     "labels",   "problem_type", "pooling",    "head_type",
+                        "backbone", "training", "data",         "dev_metrics"};
+  for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
+    CU_ASSERT_TRUE(json_object_object_get_ex(h, keys[i], &v));
   json_object_object_get_ex(h, "labels", &v);
   CU_ASSERT_EQUAL(json_object_array_length(v), 2);
   CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_array_get_idx(v, 0)), "negative");
@@ -198,32 +173,48 @@ static void test_same_seed_same_weights(void) {
   json_object_put(hb);
   /* another seed gives other weights */
   char *c = train("cls.json", "seed-c", (const char *const[]){"--epochs", "2", NULL});
-  char *d = train("cls.json", "seed-d", (const char *const[]){"--epochs", "2", "--unfreeze-top", "0", NULL});
+  char *d = train("cls.json", "seed-d",
+                  (const char *const[]){"--epochs", "2", "--unfreeze-top", "0", NULL});
   CU_ASSERT_TRUE(same_file(c, d, "head.safetensors"));
-  g_free(a); g_free(b); g_free(c); g_free(d);
+  g_free(a);
+  g_free(b);
+  g_free(c);
+  g_free(d);
 }
 
 static void test_resume_equals_uninterrupted(void) {
   const char *const unfreeze[] = {"--unfreeze-top", "1", "--epochs", "3", NULL};
   char *full = train("cls.json", "full", unfreeze);
-  char *part = train("cls.json", "part", (const char *const[]){"--unfreeze-top", "1", "--epochs", "3", "--stop-after", "1", NULL});
+  char *part = train(
+      "cls.json", "part",
+      (const char *const[]){"--unfreeze-top", "1", "--epochs", "3", "--stop-after", "1", NULL});
   char *cp_full = g_strconcat(full, ".cache", NULL), *cp_part = g_strconcat(part, ".cache", NULL);
   CU_ASSERT_FALSE(same_file(cp_full, cp_part, "checkpoint.safetensors"));
-  char *again = train("cls.json", "part", (const char *const[]){"--unfreeze-top", "1", "--epochs", "3", "--resume", NULL});
+  char *again =
+      train("cls.json", "part",
+            (const char *const[]){"--unfreeze-top", "1", "--epochs", "3", "--resume", NULL});
   CU_ASSERT_TRUE(same_file(cp_full, cp_part, "checkpoint.safetensors"));
   CU_ASSERT_TRUE(same_file(full, part, "head.safetensors"));
   CU_ASSERT_TRUE(same_file(full, part, "backbone/model.safetensors"));
   /* resuming another configuration is refused */
   char *cfg = g_strconcat(FIX, "cls.json", NULL);
-  run_result r = nlpipe((const char *const[]){"train", cfg, "--output", part, "--quiet", "--resume", "--epochs", "5", NULL});
+  nlp_test_run r =
+      nlp_test_run_nlpipe(NULL, (const char *const[]){"train", cfg, "--output", part, "--quiet",
+                                                      "--resume", "--epochs", "5", NULL});
   CU_ASSERT_NOT_EQUAL(r.status, 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "different training configuration"));
-  run_clear(&r);
-  g_free(cfg); g_free(full); g_free(part); g_free(again); g_free(cp_full); g_free(cp_part);
+  nlp_test_run_clear(&r);
+  g_free(cfg);
+  g_free(full);
+  g_free(part);
+  g_free(again);
+  g_free(cp_full);
+  g_free(cp_part);
 }
 
 static void test_unfreeze_backbone(void) {
-  char *out = train("cls.json", "unfrozen", (const char *const[]){"--unfreeze-top", "2", "--epochs", "2", NULL});
+  char *out = train("cls.json", "unfrozen",
+                    (const char *const[]){"--unfreeze-top", "2", "--epochs", "2", NULL});
   char *bb = g_build_filename(out, "backbone", NULL);
   GError *err = NULL;
   nlp_model *m = nlp_model_open(bb, &err);
@@ -253,7 +244,8 @@ static void test_unfreeze_backbone(void) {
 
 static void check_refused(const char *config, const char *expect) {
   char *out = out_dir("refused"), *cfg = g_strconcat(FIX, config, NULL);
-  run_result r = nlpipe((const char *const[]){"train", cfg, "--output", out, NULL});
+  nlp_test_run r =
+      nlp_test_run_nlpipe(NULL, (const char *const[]){"train", cfg, "--output", out, NULL});
   CU_ASSERT_EQUAL(r.status, 2);
   CU_ASSERT_PTR_NOT_NULL(strstr(r.err, expect));
   if (!strstr(r.err, expect)) fprintf(stderr, "\nexpected '%s' in:\n%s\n", expect, r.err);
@@ -261,7 +253,7 @@ static void check_refused(const char *config, const char *expect) {
   char *cache = g_strconcat(out, ".cache", NULL);
   CU_ASSERT_FALSE(g_file_test(cache, G_FILE_TEST_EXISTS));
   g_free(cache);
-  run_clear(&r);
+  nlp_test_run_clear(&r);
   g_free(out);
   g_free(cfg);
 }
@@ -284,25 +276,34 @@ static void check_plugin(const char *plugin, const char *head, const char *data,
     NLP_TEST_SKIP("plugin not built");
   }
   char *model = g_canonicalize_filename(FIX "tiny-bert", NULL), *hd = out_dir(head);
-  char *pipe = g_strdup_printf("{\"models\": {\"m\": \"%s\"}, \"input\": {\"format\": \"jsonl\","
-                               " \"text_field\": \"%s\"}, \"steps\": [{\"name\": \"s\", \"plugin\": \"%s\","
-                               " \"model\": \"m\", \"head\": \"%s\", \"options\": %s}]}",
-                               model, text_field, plugin, hd, options);
+  char *pipe =
+      g_strdup_printf("{\"models\": {\"m\": \"%s\"}, \"input\": {\"format\": \"jsonl\","
+                      " \"text_field\": \"%s\"}, \"steps\": [{\"name\": \"s\", \"plugin\": \"%s\","
+                      " \"model\": \"m\", \"head\": \"%s\", \"options\": %s}]}",
+                      model, text_field, plugin, hd, options);
   char *pf = g_build_filename(tmpdir, "pipe.json", NULL);
   CU_ASSERT_TRUE(g_file_set_contents(pf, pipe, -1, NULL));
   json_object *p = eval_json(pf, data), *e = eval_json(hd, data);
   CU_ASSERT_DOUBLE_EQUAL(get_metric(p, "s", metric), get_metric(e, NULL, metric), 1e-9);
   json_object_put(p);
   json_object_put(e);
-  g_free(so); g_free(so_path); g_free(model); g_free(hd); g_free(pipe); g_free(pf);
+  g_free(so);
+  g_free(so_path);
+  g_free(model);
+  g_free(hd);
+  g_free(pipe);
+  g_free(pf);
 }
 
 static void test_plugins_load_heads(void) {
   check_plugin("classification", "cls", FIX "cls-dev.jsonl", "accuracy", "{}", "text");
   check_plugin("classification", "cls-mlp", FIX "cls-dev.jsonl", "macro_f1", "{}", "text");
-  check_plugin("ner", "ner", FIX "ner-dev.jsonl", "f1", "{\"aggregation_strategy\": \"simple\"}", "text");
-  check_plugin("qa", "qa", FIX "qa-dev.jsonl", "f1", "{\"max_seq_len\": 48, \"doc_stride\": 16}", "context");
-  check_plugin("qa", "qa", FIX "qa-dev.jsonl", "exact_match", "{\"max_seq_len\": 48, \"doc_stride\": 16}", "context");
+  check_plugin("ner", "ner", FIX "ner-dev.jsonl", "f1", "{\"aggregation_strategy\": \"simple\"}",
+               "text");
+  check_plugin("qa", "qa", FIX "qa-dev.jsonl", "f1", "{\"max_seq_len\": 48, \"doc_stride\": 16}",
+               "context");
+  check_plugin("qa", "qa", FIX "qa-dev.jsonl", "exact_match",
+               "{\"max_seq_len\": 48, \"doc_stride\": 16}", "context");
 }
 
 static void register_suites(void) {
