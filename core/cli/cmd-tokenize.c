@@ -42,23 +42,59 @@ static void json_str(GString *o, const char *s) {
   json_object_put(j);
 }
 
+/* same text as printf("%d") */
+static void put_int(GString *o, int32_t v) {
+  char b[12], *p = b + sizeof b;
+  uint32_t u = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
+  do *--p = (char)('0' + u % 10); while (u /= 10);
+  if (v < 0) *--p = '-';
+  g_string_append_len(o, p, (gssize)(b + sizeof b - p));
+}
+
+/* a token needing no escape is copied as is; anything else goes through json-c */
+static void json_tok(GString *o, const char *s) {
+  size_t n = 0;
+  for (; s[n]; n++) {
+    uint8_t c = (uint8_t)s[n];
+    if (c < 0x20 || c == '"' || c == '\\' || c == 0x7f) {
+      json_str(o, s);
+      return;
+    }
+  }
+  g_string_append_c(o, '"');
+  g_string_append_len(o, s, (gssize)n);
+  g_string_append_c(o, '"');
+}
+
 static void write_encoding(GString *o, const nlp_encoding *e) {
   g_string_append(o, "{\"ids\":[");
-  for (size_t i = 0; i < e->n; i++) g_string_append_printf(o, i ? ",%d" : "%d", e->ids[i]);
+  for (size_t i = 0; i < e->n; i++) {
+    if (i) g_string_append_c(o, ',');
+    put_int(o, e->ids[i]);
+  }
   g_string_append(o, "],\"tokens\":[");
   for (size_t i = 0; i < e->n; i++) {
     if (i) g_string_append_c(o, ',');
-    json_str(o, e->tokens[i]);
+    json_tok(o, e->tokens[i]);
   }
   g_string_append(o, "],\"offsets\":[");
-  for (size_t i = 0; i < e->n; i++) g_string_append_printf(o, i ? ",[%d,%d]" : "[%d,%d]", e->offsets[2 * i], e->offsets[2 * i + 1]);
+  for (size_t i = 0; i < e->n; i++) {
+    g_string_append(o, i ? ",[" : "[");
+    put_int(o, e->offsets[2 * i]);
+    g_string_append_c(o, ',');
+    put_int(o, e->offsets[2 * i + 1]);
+    g_string_append_c(o, ']');
+  }
   g_string_append(o, "],\"type_ids\":[");
-  for (size_t i = 0; i < e->n; i++) g_string_append_printf(o, i ? ",%d" : "%d", e->type_ids[i]);
+  for (size_t i = 0; i < e->n; i++) {
+    if (i) g_string_append_c(o, ',');
+    put_int(o, e->type_ids[i]);
+  }
   g_string_append(o, "],\"word_ids\":[");
   for (size_t i = 0; i < e->n; i++) {
     if (i) g_string_append_c(o, ',');
     if (e->word_ids[i] < 0) g_string_append(o, "null");
-    else g_string_append_printf(o, "%d", e->word_ids[i]);
+    else put_int(o, e->word_ids[i]);
   }
   g_string_append(o, "]}");
 }

@@ -45,7 +45,10 @@ typedef struct {
   char **tok;      /* id -> token (NULL for holes), owned */
   uint32_t *len;
   size_t n;        /* ids are 0..n-1 */
-  int32_t *slots;  /* id or -1 */
+  int32_t *slots;  /* id or -1 (build only) */
+  /* lookup table, same layout as slots: id (or -1), length and the first 8 bytes
+   * inline, so a probe is one cache line and tokens of <= 8 bytes need nothing else */
+  struct nlp_tk_vent { int32_t id; uint32_t len; uint64_t head; } *ent;
   size_t mask;
   size_t max_len;  /* longest token in bytes */
 } nlp_tk_vocab;
@@ -129,6 +132,8 @@ typedef struct {
   int32_t byte_ids[256]; bool has_bytes;
   /* WordPiece byte trie (longest match in one walk): edges (node << 8 | byte) -> child */
   uint64_t *tr_keys; int32_t *tr_child; size_t tr_mask; int32_t *tr_term; size_t tr_nodes; int32_t tr_cont;
+  /* the same table for the walk: key, child and the child's terminal id in one line */
+  struct nlp_tk_tedge { uint64_t key; int32_t child, term; } *tr_edge;
 } nlp_tk_model;
 void nlp_tk_wordpiece_build_trie(nlp_tk_model *m);
 void nlp_tk_model_clear(nlp_tk_model *m);

@@ -130,6 +130,34 @@ static void lowercase(nlp_tk_piece *p, nlp_tk_scratch *sc) {
 }
 
 static void bert_normalize(const nlp_tk_normalizer *n, nlp_tk_piece *p, nlp_tk_scratch *sc) {
+  if (is_ascii(p)) {
+    /* pure ASCII: output byte i comes from input byte i or is dropped (control chars);
+     * strip_accents / the Unicode lowercase pass cannot change ASCII */
+    bool same = true;
+    for (size_t i = 0; i < p->len && same; i++) {
+      uint8_t c = (uint8_t)p->s[i];
+      if (n->clean_text && (c < 0x20 || c == 0x7f)) same = false;
+      if (n->lowercase && c >= 'A' && c <= 'Z') same = false;
+    }
+    if (same) return;
+    char *o = nlp_tk_scratch_alloc(sc, p->len);
+    nlp_tk_span *al = nlp_tk_scratch_alloc(sc, (p->len ? p->len : 1) * sizeof *al);
+    size_t k = 0;
+    for (size_t i = 0; i < p->len; i++) {
+      uint8_t c = (uint8_t)p->s[i];
+      if (n->clean_text) {
+        if (c == 0 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) continue;
+        if (c == '\t' || c == '\n' || c == '\r' || c == 0x0b || c == 0x0c) c = ' ';
+      }
+      if (n->lowercase && c >= 'A' && c <= 'Z') c += 32;
+      o[k] = (char)c;
+      al[k++] = p->al[i];
+    }
+    p->s = o;
+    p->al = al;
+    p->len = k;
+    return;
+  }
   nlp_tk_sbuf b;
   nlp_tk_sbuf_init(&b, p->len + 8);
   bool ascii = true;

@@ -28,5 +28,6 @@ void nlp_tk_model_clear(nlp_tk_model *m) {
   g_free(m->sp_type);
   g_free(m->tr_keys);
   g_free(m->tr_child);
+  g_free(m->tr_edge);
   g_free(m->tr_term);
 }

@@ -136,7 +136,7 @@ static void bert_split(GArray *out, const nlp_tk_piece *p) {
     if (ch < 0x80) {
       cl = 1;
       ws = ch == ' ' || (ch >= 9 && ch <= 13);
-      pu = !ws && nlp_tk_is_punctuation(ch);
+      pu = (ch >= 33 && ch <= 47) || (ch >= 58 && ch <= 64) || (ch >= 91 && ch <= 96) || (ch >= 123 && ch <= 126);
     } else {
       gunichar c = g_utf8_get_char(q);
       cl = (size_t)(g_utf8_next_char(q) - q);

@@ -267,7 +267,12 @@ static bool encode_one(const nlp_tokenizer *t, const char *text, size_t len, nlp
   nlp_tk_span *al = nlp_tk_scratch_alloc(&sc, (len ? len : 1) * sizeof *al);
   int32_t cp = 0;
   for (size_t i = 0; i < len;) {
-    size_t cl = (uint8_t)text[i] < 0x80 ? 1 : (size_t)(g_utf8_next_char(text + i) - (text + i));
+    if ((uint8_t)text[i] < 0x80) {
+      al[i++] = (nlp_tk_span){cp, cp + 1};
+      cp++;
+      continue;
+    }
+    size_t cl = (size_t)(g_utf8_next_char(text + i) - (text + i));
     for (size_t k = 0; k < cl && i + k < len; k++) al[i + k] = (nlp_tk_span){cp, cp + 1};
     cp++;
     i += cl;
@@ -302,7 +307,7 @@ static bool encode_one(const nlp_tokenizer *t, const char *text, size_t len, nlp
       model_tokenize(&t->model, p->s, p->len, toks);
       for (size_t k = 0; k < toks->len; k++) {
         const nlp_tk_tok *x = &g_array_index(toks, nlp_tk_tok, k);
-        const char *ts = nlp_tokenizer_id_to_token(t, x->id);
+        const char *ts = t->id2str ? ((size_t)x->id < t->n_id2str ? t->id2str[x->id] : NULL) : nlp_tokenizer_id_to_token(t, x->id);
         /* HF Unigram tokens are the text they cover (an unknown piece shows its text) */
         if (t->model.type == NLP_MODEL_UNIGRAM && x->id == t->model.unk_id &&
             (!ts || strlen(ts) != x->b - x->a || memcmp(ts, p->s + x->a, x->b - x->a)))

@@ -57,11 +57,46 @@ void nlp_tk_sbuf_finish(nlp_tk_sbuf *b, nlp_tk_scratch *sc, nlp_tk_piece *out) {
 
 /* ---- vocabulary */
 static inline uint64_t hash_bytes(const char *s, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-  /* FNV's low bits mix poorly and the table index uses them: finalize (splitmix64) */
+  /* 8 bytes per step (the table only needs build and lookup to agree) */
+  uint64_t h = 1469598103934665603ull ^ (n * 0x9E3779B97F4A7C15ull);
+  while (n >= 8) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 29;
+    s += 8, n -= 8;
+  }
+  if (n) {
+    uint64_t w = 0;
+    if (n >= 4) {
+      uint32_t lo, hi;
+      memcpy(&lo, s, 4);
+      memcpy(&hi, s + n - 4, 4);
+      w = lo | ((uint64_t)hi << 32);
+    } else {
+      w = (uint8_t)s[0] | ((uint64_t)(uint8_t)s[n >> 1] << 8) | ((uint64_t)(uint8_t)s[n - 1] << 16);
+    }
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+  }
   h ^= h >> 30; h *= 0xbf58476d1ce4e5b9ull; h ^= h >> 27; h *= 0x94d049bb133111ebull; h ^= h >> 31;
   return h;
+}
+static inline uint64_t head8(const char *s, size_t n) {
+  uint64_t w = 0;
+  memcpy(&w, s, n < 8 ? n : 8);
+  return w;
+}
+static inline bool bytes_eq(const char *a, const char *b, size_t n) {
+  while (n >= 8) {
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    if (x != y) return false;
+    a += 8, b += 8, n -= 8;
+  }
+  while (n--)
+    if (*a++ != *b++) return false;
+  return true;
 }
 void nlp_tk_vocab_init(nlp_tk_vocab *v, size_t n) {
   memset(v, 0, sizeof *v);
@@ -107,14 +142,23 @@ void nlp_tk_vocab_build_index(nlp_tk_vocab *v) {
     }
     if (!dup) v->slots[h] = (int32_t)id;
   }
+  g_free(v->ent);
+  v->ent = g_new(struct nlp_tk_vent, cap);
+  for (size_t h = 0; h <= v->mask; h++) {
+    int32_t id = v->slots[h];
+    v->ent[h].id = id;
+    v->ent[h].len = id >= 0 ? v->len[id] : 0;
+    v->ent[h].head = id >= 0 ? head8(v->tok[id], v->len[id]) : 0;
+  }
 }
 int32_t nlp_tk_vocab_find(const nlp_tk_vocab *v, const char *s, size_t len) {
-  if (!v->slots) return -1;
+  if (!v->ent) return -1;
   size_t h = hash_bytes(s, len) & v->mask;
+  uint64_t hd = head8(s, len);
   for (;;) {
-    int32_t id = v->slots[h];
-    if (id < 0) return -1;
-    if (v->len[id] == len && !memcmp(v->tok[id], s, len)) return id;
+    const struct nlp_tk_vent *e = &v->ent[h];
+    if (e->id < 0) return -1;
+    if (e->len == len && e->head == hd && (len <= 8 || bytes_eq(v->tok[e->id] + 8, s + 8, len - 8))) return e->id;
     h = (h + 1) & v->mask;
   }
 }
@@ -124,6 +168,7 @@ void nlp_tk_vocab_clear(nlp_tk_vocab *v) {
   g_free(v->tok);
   g_free(v->len);
   g_free(v->slots);
+  g_free(v->ent);
   memset(v, 0, sizeof *v);
 }
 

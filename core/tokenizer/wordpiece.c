@@ -67,6 +67,28 @@ void nlp_tk_wordpiece_build_trie(nlp_tk_model *m) {
   int32_t c = 0;
   for (const char *p = m->prefix ? m->prefix : ""; *p && c >= 0; p++) c = tr_next(m, c, (uint8_t)*p);
   m->tr_cont = c;
+  m->tr_edge = g_new(struct nlp_tk_tedge, cap);
+  for (size_t h = 0; h < cap; h++) {
+    m->tr_edge[h].key = m->tr_keys[h];
+    m->tr_edge[h].child = m->tr_keys[h] != UINT64_MAX ? m->tr_child[h] : -1;
+    m->tr_edge[h].term = m->tr_keys[h] != UINT64_MAX ? m->tr_term[m->tr_child[h]] : -1;
+  }
+}
+
+/* walk step: the edge NODE --B--> (child, child's terminal id); false if none */
+static inline bool tr_step(const nlp_tk_model *m, int32_t node, uint8_t b, int32_t *child, int32_t *term) {
+  uint64_t k = ((uint64_t)(uint32_t)node << 8) | b;
+  size_t h = edge_hash(k) & m->tr_mask;
+  for (;;) {
+    const struct nlp_tk_tedge *e = &m->tr_edge[h];
+    if (e->key == k) {
+      *child = e->child;
+      *term = e->term;
+      return true;
+    }
+    if (e->key == UINT64_MAX) return false;
+    h = (h + 1) & m->tr_mask;
+  }
 }
 
 void nlp_tk_wordpiece_tokenize(const nlp_tk_model *m, const char *s, size_t len, GArray *out) {
@@ -81,7 +103,7 @@ void nlp_tk_wordpiece_tokenize(const nlp_tk_model *m, const char *s, size_t len,
     if (m->unk_id >= 0) push(out, m->unk_id, 0, len);
     return;
   }
-  if (m->tr_keys) {
+  if (m->tr_edge) {
     /* most words are whole vocabulary entries: one hash probe before the trie walk */
     if (len <= m->vocab.max_len) {
       int32_t id = nlp_tk_vocab_find(&m->vocab, s, len);
@@ -95,8 +117,9 @@ void nlp_tk_wordpiece_tokenize(const nlp_tk_model *m, const char *s, size_t len,
       int32_t node = start ? m->tr_cont : 0, best = -1;
       size_t best_end = start;
       for (size_t i = start; i < len && node >= 0; i++) {
-        node = tr_next(m, node, (uint8_t)s[i]);
-        if (node >= 0 && m->tr_term[node] >= 0) best = m->tr_term[node], best_end = i + 1;
+        int32_t term;
+        if (!tr_step(m, node, (uint8_t)s[i], &node, &term)) break;
+        if (term >= 0) best = term, best_end = i + 1;
       }
       if (best < 0) {
         g_array_set_size(out, first);
