@@ -12,6 +12,8 @@ export NLPIPE_BUILD_DIR="$builddir"
 # Leak reports stay on; halt on the first UBSan finding so it cannot scroll past.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# A GLib critical is a bug (a NULL where a value was due): make it fail the suite.
+export G_DEBUG="${G_DEBUG:-fatal-criticals}"
 failed=0; ran=0
 for t in "$builddir"/tests/test-*; do
   [ -x "$t" ] || continue

@@ -118,7 +118,10 @@ static void decode_one(const nlp_tk_decoder *d, GPtrArray *t) {
             g_byte_array_append(bytes, (const guint8 *)c, (guint)(g_utf8_next_char(c) - c));
           }
         }
-      char *s = g_utf8_make_valid((const char *)bytes->data, bytes->len);
+      /* An empty array has no data pointer at all: decode to "" (e.g. ids that are
+       * all skipped specials), not NULL. */
+      char *s = bytes->len ? g_utf8_make_valid((const char *)bytes->data, bytes->len)
+                           : g_strdup("");
       g_byte_array_free(bytes, TRUE);
       g_ptr_array_set_size(t, 0);
       g_ptr_array_add(t, s);
