@@ -424,13 +424,6 @@ char *nlp_backbone_decode(nlp_backbone *bb, const int32_t *ids, size_t n, bool s
   return out;
 }
 
-void nlp_host_linear(const float *x, size_t n, size_t in, const float *w, const float *b,
-                     size_t out, float *y);
-void nlp_host_linear(const float *x, size_t n, size_t in, const float *w, const float *b,
-                     size_t out, float *y) {
-  nlp_gemm_linear(x, n, in, w, b, out, y, 0);
-}
-
 char *nlp_backbone_decode_tokens(nlp_backbone *bb, const char *const *tokens, size_t n) {
   GPtrArray *toks = g_ptr_array_new_with_free_func(g_free);
   for (size_t i = 0; i < n; i++) g_ptr_array_add(toks, g_strdup(tokens[i] ? tokens[i] : ""));

@@ -1,4 +1,5 @@
 #include "pipeline/host.h"
+#include "tensor/gemm.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -109,8 +110,11 @@ static char *host_decode_tokens(nlp_batch *b, const char *const *tokens, size_t 
 
 static int32_t host_unk_id(nlp_batch *b) { return b->backbone ? nlp_backbone_unk_id(b->backbone) : -1; }
 
-void nlp_host_linear(const float *x, size_t n, size_t in, const float *w, const float *b,
-                     size_t out, float *y);
+/* Plugins' head math on the host's BLAS; 0 threads = the process default. */
+static void host_linear(const float *x, size_t n, size_t in, const float *w, const float *b,
+                        size_t out, float *y) {
+  nlp_gemm_linear(x, n, in, w, b, out, y, 0);
+}
 
 static const nlp_host host_table = {
     .abi_version = NLP_PLUGIN_ABI_VERSION,
@@ -126,7 +130,7 @@ static const nlp_host host_table = {
     .batch_windows = host_batch_windows,
     .encode_pairs = host_encode_pairs,
     .tensor = host_tensor,
-    .linear = nlp_host_linear,
+    .linear = host_linear,
     .decode = host_decode,
     .id_to_token = host_id_to_token,
     .decode_tokens = host_decode_tokens,
