@@ -52,17 +52,23 @@ static const nlp_tk_template *pick_template(const nlp_tokenizer *t, bool pair) {
   return pair ? &t->post.pair : &t->post.single;
 }
 
-static void enc_alloc(nlp_encoding *e, size_t n) {
+/* All arrays of a window in one block (tokens first, for alignment), room for CAP >= N
+ * tokens so that padding needs no reallocation; nlp_encoding_list_free frees the block
+ * through e->tokens. */
+static void enc_alloc(nlp_encoding *e, size_t n, size_t cap) {
   e->n = n;
-  size_t m = n ? n : 1;
-  e->ids = g_new(int32_t, m);
-  e->type_ids = g_new(int32_t, m);
-  e->word_ids = g_new(int32_t, m);
-  e->seq_ids = g_new(int32_t, m);
-  e->offsets = g_new(int32_t, 2 * m);
-  e->attention_mask = g_new(int32_t, m);
-  e->special_mask = g_new(uint8_t, m);
-  e->tokens = g_new(char *, m);
+  size_t m = cap > n ? cap : n;
+  if (!m) m = 1;
+  char *blk = g_malloc(m * (sizeof(char *) + 7 * sizeof(int32_t) + 1));
+  e->tokens = (char **)(void *)blk;
+  int32_t *i32 = (int32_t *)(void *)(blk + m * sizeof(char *));
+  e->offsets = i32;
+  e->ids = i32 + 2 * m;
+  e->type_ids = i32 + 3 * m;
+  e->word_ids = i32 + 4 * m;
+  e->seq_ids = i32 + 5 * m;
+  e->attention_mask = i32 + 6 * m;
+  e->special_mask = (uint8_t *)(i32 + 7 * m);
 }
 
 static bool is_space_token_char(gunichar c) { return c == 0x120 || g_unichar_isspace(c) || nlp_tk_is_whitespace(c); }
@@ -94,7 +100,7 @@ static void trim_offsets(const nlp_tk_post *pp, const char *tokstr, size_t idx, 
 }
 
 static void build_window(const nlp_tokenizer *t, const nlp_tk_seq *sq[2], const rng r[2], bool pair, bool add_special,
-                         nlp_encoding *e) {
+                         size_t pad_to, nlp_encoding *e) {
   const nlp_tk_template *tp = pick_template(t, pair);
   size_t n = 0;
   if (tp) {
@@ -106,7 +112,7 @@ static void build_window(const nlp_tokenizer *t, const nlp_tk_seq *sq[2], const 
   } else {
     n = (r[0].b - r[0].a) + (pair ? r[1].b - r[1].a : 0);
   }
-  enc_alloc(e, n);
+  enc_alloc(e, n, pad_to);
   size_t k = 0;
   nlp_tk_tpl_item dflt[2] = {{true, 0, 0, NULL, NULL, 0}, {true, 1, 1, NULL, NULL, 0}};
   size_t nitems = tp ? tp->n : (pair ? 2 : 1);
@@ -145,15 +151,7 @@ static void build_window(const nlp_tokenizer *t, const nlp_tk_seq *sq[2], const 
 
 static void pad_window(const nlp_tokenizer *t, nlp_encoding *e, size_t target) {
   if (e->n >= target) return;
-  size_t old = e->n;
-  e->ids = g_renew(int32_t, e->ids, target);
-  e->type_ids = g_renew(int32_t, e->type_ids, target);
-  e->word_ids = g_renew(int32_t, e->word_ids, target);
-  e->seq_ids = g_renew(int32_t, e->seq_ids, target);
-  e->offsets = g_renew(int32_t, e->offsets, 2 * target);
-  e->attention_mask = g_renew(int32_t, e->attention_mask, target);
-  e->special_mask = g_renew(uint8_t, e->special_mask, target);
-  e->tokens = g_renew(char *, e->tokens, target);
+  size_t old = e->n; /* enc_alloc made room for TARGET */
   int32_t pid = t->pad_id >= 0 ? t->pad_id : 0;
   const char *ptok = t->pad_token ? t->pad_token : nlp_tokenizer_id_to_token(t, pid);
   for (size_t k = old; k < target; k++) {
@@ -169,10 +167,26 @@ static void pad_window(const nlp_tokenizer *t, nlp_encoding *e, size_t target) {
   e->n = target;
 }
 
+/* the list and its items in one block (nlp_encoding_list_free) */
+static nlp_encoding_list *new_list(size_t n) {
+  nlp_encoding_list *l = g_malloc0(sizeof *l + n * sizeof *l->items);
+  l->n = n;
+  l->items = (nlp_encoding *)(void *)(l + 1);
+  return l;
+}
+
 nlp_encoding_list *nlp_tk_build_windows(const nlp_tokenizer *t, const nlp_tk_seq *a, const nlp_tk_seq *b,
                                         const nlp_encode_params *p, GError **error) {
   bool pair = b != NULL;
   const nlp_tk_seq *sq[2] = {a, b};
+  if (p->max_length == 0 || p->truncation == NLP_TRUNCATE_NONE) {
+    /* no truncation: one window of everything (the common call) */
+    nlp_encoding_list *l = new_list(1);
+    rng r[2] = {{0, a->n}, {0, pair ? b->n : 0}};
+    build_window(t, sq, r, pair, p->add_special_tokens, p->pad_to, &l->items[0]);
+    if (p->pad_to) pad_window(t, &l->items[0], p->pad_to);
+    return l;
+  }
   GArray *ra = g_array_new(FALSE, FALSE, sizeof(rng));
   GArray *rb = g_array_new(FALSE, FALSE, sizeof(rng));
   rng wa = {0, a->n}, wb = {0, pair ? b->n : 0};
@@ -262,13 +276,11 @@ done:
       g_array_append_val(order, x);
     }
   }
-  nlp_encoding_list *l = g_new0(nlp_encoding_list, 1);
-  l->n = order->len;
-  l->items = g_new0(nlp_encoding, l->n);
+  nlp_encoding_list *l = new_list(order->len);
   for (size_t w = 0; w < order->len; w++) {
     rng x = g_array_index(order, rng, w);
     rng r[2] = {g_array_index(ra, rng, x.a), g_array_index(rb, rng, x.b)};
-    build_window(t, sq, r, pair, p->add_special_tokens, &l->items[w]);
+    build_window(t, sq, r, pair, p->add_special_tokens, p->pad_to, &l->items[w]);
     if (p->pad_to) pad_window(t, &l->items[w], p->pad_to);
   }
   g_array_free(order, TRUE);
@@ -280,11 +292,8 @@ done:
 void nlp_encoding_list_free(nlp_encoding_list *list) {
   if (!list) return;
   for (size_t i = 0; i < list->n; i++) {
-    nlp_encoding *e = &list->items[i];
-    g_free(e->ids); g_free(e->type_ids); g_free(e->word_ids); g_free(e->seq_ids);
-    g_free(e->offsets); g_free(e->attention_mask); g_free(e->special_mask); g_free(e->tokens);
+    g_free(list->items[i].tokens); /* the window's block (enc_alloc) */
   }
-  g_free(list->items);
   if (list->strings) g_string_chunk_free(list->strings);
   g_free(list);
 }

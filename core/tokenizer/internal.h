@@ -4,8 +4,9 @@
  * code points of the ORIGINAL text it came from (HF's NormalizedString alignments, kept
  * per byte so that any byte range maps back with al[a].s .. al[b-1].e). Normalizers
  * rewrite a piece, pre-tokenizers cut it into more pieces, models turn each piece into
- * tokens. All per-call memory is tracked in an nlp_tk_scratch and freed at once, so the
- * loaded tokenizer is never written during encode (thread safety). */
+ * tokens. All per-call memory is tracked in an nlp_tk_scratch and freed at once, and
+ * what outlives a call (buffers, the word cache) is the calling thread's (context.h), so
+ * the loaded tokenizer is never written during encode (thread safety). */
 #ifndef NLP_TOKENIZER_INTERNAL_H
 #define NLP_TOKENIZER_INTERNAL_H
 
@@ -26,12 +27,22 @@ typedef struct {
   int32_t added_id; /* >= 0: an added token already matched, left alone downstream */
 } nlp_tk_piece;
 
-/* Per-call allocations, freed together. */
-typedef struct { GPtrArray *blocks; } nlp_tk_scratch;
+/* Per-call allocations, freed together. Small requests come from a bump arena that
+ * survives nlp_tk_scratch_reset, so a per-thread scratch (context.c) encodes text after
+ * text without touching malloc; the work arrays serve the pre-tokenizers the same way. */
+typedef struct {
+  GPtrArray *blocks;              /* adopted and overflow blocks, freed at reset */
+  char *arena;                    /* bump area, kept across resets */
+  size_t arena_cap, arena_used, demand;
+  GArray *work[4];                /* reusable pre-tokenizer arrays, see nlp_tk_scratch_array */
+} nlp_tk_scratch;
 void nlp_tk_scratch_init(nlp_tk_scratch *sc);
-void nlp_tk_scratch_clear(nlp_tk_scratch *sc);
+void nlp_tk_scratch_clear(nlp_tk_scratch *sc); /* frees everything */
+void nlp_tk_scratch_reset(nlp_tk_scratch *sc); /* frees the call's blocks, keeps the arena */
 void *nlp_tk_scratch_alloc(nlp_tk_scratch *sc, size_t size);
 void nlp_tk_scratch_adopt(nlp_tk_scratch *sc, void *block);
+/* Work array SLOT (0..3), emptied, for elements of ELT bytes (one size per slot). */
+GArray *nlp_tk_scratch_array(nlp_tk_scratch *sc, int slot, size_t elt);
 
 /* Growing text + alignment buffer; nlp_tk_sbuf_finish hands it to a piece. */
 typedef struct { char *s; nlp_tk_span *al; size_t len, cap; } nlp_tk_sbuf;
@@ -107,8 +118,9 @@ struct nlp_tk_pretokenizer {
   nlp_tk_pretokenizer **children; size_t n_children;
 };
 void nlp_tk_pretokenizer_free(nlp_tk_pretokenizer *p);
-/* Replaces the pieces in ARR (GArray of nlp_tk_piece) by their splits. */
-void nlp_tk_pretokenize(const nlp_tk_pretokenizer *p, GArray *arr, nlp_tk_scratch *sc);
+/* Replaces the pieces in *ARR (GArray of nlp_tk_piece) by their splits. *ARR may be
+ * swapped with one of SC's work arrays (no copy): both stay owned by their holders. */
+void nlp_tk_pretokenize(const nlp_tk_pretokenizer *p, GArray **arr, nlp_tk_scratch *sc);
 GRegex *nlp_tk_gpt2_regex(void);
 
 /* ---- models */
@@ -201,6 +213,8 @@ struct nlp_tokenizer {
   int32_t cls_id, sep_id, pad_id, unk_id, mask_id, bos_id, eos_id;
   char *pad_token;
   const char **id2str; size_t n_id2str; /* id -> token (added tokens win), for speed */
+  int added_single_first; /* the one first byte of all non-normalized added tokens, or -1 */
+  uint64_t serial;        /* names this tokenizer in the per-thread caches (context.c) */
 };
 
 nlp_tokenizer *nlp_tk_new(const char *path);

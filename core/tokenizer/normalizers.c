@@ -129,32 +129,71 @@ static void lowercase(nlp_tk_piece *p, nlp_tk_scratch *sc) {
   nlp_tk_sbuf_finish(&b, sc, p);
 }
 
+/* Eight ASCII bytes at a time (SWAR): the high bit of each byte of the result flags it. */
+#define ONES 0x0101010101010101ull
+#define HIGH 0x8080808080808080ull
+static inline uint64_t swar_upper(uint64_t w) { /* exact per byte, for ASCII bytes */
+  return ((w + (0x80 - 'A') * ONES) ^ (w + (0x7f - 'Z') * ONES)) & HIGH;
+}
+static inline uint64_t swar_control(uint64_t w) { /* nonzero iff a byte is < 0x20 or 0x7f */
+  uint64_t x = w ^ (0x7f * ONES);
+  return (((w - 0x20 * ONES) & ~w) | ((x - ONES) & ~x)) & HIGH;
+}
+/* bytes [i, len) of S padded with 'a' (no flag raised by any test above) */
+static inline uint64_t load_tail(const char *s, size_t i, size_t len) {
+  uint64_t w = 'a' * ONES;
+  memcpy(&w, s + i, len - i < 8 ? len - i : 8);
+  return w;
+}
+
 static void bert_normalize(const nlp_tk_normalizer *n, nlp_tk_piece *p, nlp_tk_scratch *sc) {
-  if (is_ascii(p)) {
+  uint64_t hi = 0, up = 0, ctl = 0;
+  for (size_t i = 0; i < p->len; i += 8) {
+    uint64_t w = load_tail(p->s, i, p->len);
+    hi |= w;
+    up |= swar_upper(w);
+    ctl |= swar_control(w);
+  }
+  if (!(hi & HIGH)) {
     /* pure ASCII: output byte i comes from input byte i or is dropped (control chars);
      * strip_accents / the Unicode lowercase pass cannot change ASCII */
-    bool same = true;
-    for (size_t i = 0; i < p->len && same; i++) {
-      uint8_t c = (uint8_t)p->s[i];
-      if (n->clean_text && (c < 0x20 || c == 0x7f)) same = false;
-      if (n->lowercase && c >= 'A' && c <= 'Z') same = false;
+    bool drop = n->clean_text && ctl, lower = n->lowercase && up;
+    if (!drop && !lower) return;
+    if (!drop) {
+      /* lowercasing only (most text): a byte map, the alignment is unchanged */
+      char *o = nlp_tk_scratch_alloc(sc, p->len + 8);
+      for (size_t i = 0; i < p->len; i += 8) {
+        uint64_t w = load_tail(p->s, i, p->len);
+        w |= swar_upper(w) >> 2; /* 'A'..'Z' + 0x20 */
+        memcpy(o + i, &w, 8);    /* room for the padded last word */
+      }
+      p->s = o;
+      return;
     }
-    if (same) return;
+    /* until a character is dropped, output byte k is input byte k: the alignment is
+     * shared, and copied only from the first drop on (most text only lowercases) */
     char *o = nlp_tk_scratch_alloc(sc, p->len);
-    nlp_tk_span *al = nlp_tk_scratch_alloc(sc, (p->len ? p->len : 1) * sizeof *al);
+    nlp_tk_span *al = NULL;
     size_t k = 0;
     for (size_t i = 0; i < p->len; i++) {
       uint8_t c = (uint8_t)p->s[i];
       if (n->clean_text) {
-        if (c == 0 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) continue;
+        if (c == 0 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+          if (!al) {
+            al = nlp_tk_scratch_alloc(sc, p->len * sizeof *al);
+            memcpy(al, p->al, k * sizeof *al);
+          }
+          continue;
+        }
         if (c == '\t' || c == '\n' || c == '\r' || c == 0x0b || c == 0x0c) c = ' ';
       }
       if (n->lowercase && c >= 'A' && c <= 'Z') c += 32;
       o[k] = (char)c;
-      al[k++] = p->al[i];
+      if (al) al[k] = p->al[i];
+      k++;
     }
     p->s = o;
-    p->al = al;
+    if (al) p->al = al;
     p->len = k;
     return;
   }

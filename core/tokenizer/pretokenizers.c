@@ -25,7 +25,8 @@ static void emit(GArray *out, const nlp_tk_piece *p, size_t a, size_t b) {
 }
 
 /* HF split(): MATCHES cover the piece in order. */
-static void apply_behavior(GArray *out, const nlp_tk_piece *p, GArray *matches, nlp_tk_split_behavior bh, bool invert) {
+static void apply_behavior(GArray *out, const nlp_tk_piece *p, GArray *matches,
+                           nlp_tk_split_behavior bh, bool invert, nlp_tk_scratch *sc) {
   mrange *m = (mrange *)matches->data;
   size_t n = matches->len;
   if (invert)
@@ -39,7 +40,7 @@ static void apply_behavior(GArray *out, const nlp_tk_piece *p, GArray *matches, 
       for (size_t i = 0; i < n; i++) emit(out, p, m[i].a, m[i].b);
       break;
     case NLP_SPLIT_MERGED_PREV: {
-      GArray *acc = g_array_new(FALSE, FALSE, sizeof(mrange));
+      GArray *acc = nlp_tk_scratch_array(sc, 3, sizeof(mrange));
       bool prev = false;
       for (size_t i = 0; i < n; i++) {
         if (m[i].m && !prev && acc->len) g_array_index(acc, mrange, acc->len - 1).b = m[i].b;
@@ -47,11 +48,10 @@ static void apply_behavior(GArray *out, const nlp_tk_piece *p, GArray *matches, 
         prev = m[i].m;
       }
       for (size_t i = 0; i < acc->len; i++) emit(out, p, g_array_index(acc, mrange, i).a, g_array_index(acc, mrange, i).b);
-      g_array_free(acc, TRUE);
       break;
     }
     case NLP_SPLIT_MERGED_NEXT: {
-      GArray *acc = g_array_new(FALSE, FALSE, sizeof(mrange));
+      GArray *acc = nlp_tk_scratch_array(sc, 3, sizeof(mrange));
       bool prev = false;
       for (size_t i = n; i-- > 0;) {
         if (m[i].m && !prev && acc->len) g_array_index(acc, mrange, acc->len - 1).a = m[i].a;
@@ -59,11 +59,10 @@ static void apply_behavior(GArray *out, const nlp_tk_piece *p, GArray *matches, 
         prev = m[i].m;
       }
       for (size_t i = acc->len; i-- > 0;) emit(out, p, g_array_index(acc, mrange, i).a, g_array_index(acc, mrange, i).b);
-      g_array_free(acc, TRUE);
       break;
     }
     case NLP_SPLIT_CONTIGUOUS: {
-      GArray *acc = g_array_new(FALSE, FALSE, sizeof(mrange));
+      GArray *acc = nlp_tk_scratch_array(sc, 3, sizeof(mrange));
       bool prev = false;
       for (size_t i = 0; i < n; i++) {
         if (m[i].m == prev && acc->len) g_array_index(acc, mrange, acc->len - 1).b = m[i].b;
@@ -71,7 +70,6 @@ static void apply_behavior(GArray *out, const nlp_tk_piece *p, GArray *matches, 
         prev = m[i].m;
       }
       for (size_t i = 0; i < acc->len; i++) emit(out, p, g_array_index(acc, mrange, i).a, g_array_index(acc, mrange, i).b);
-      g_array_free(acc, TRUE);
       break;
     }
   }
@@ -89,7 +87,8 @@ static bool is_numeric(gunichar c) {
   return t == G_UNICODE_DECIMAL_NUMBER || t == G_UNICODE_LETTER_NUMBER || t == G_UNICODE_OTHER_NUMBER;
 }
 
-static void split_pred(GArray *out, const nlp_tk_piece *p, char_pred pred, nlp_tk_split_behavior bh, GArray *mt) {
+static void split_pred(GArray *out, const nlp_tk_piece *p, char_pred pred,
+                       nlp_tk_split_behavior bh, GArray *mt, nlp_tk_scratch *sc) {
   g_array_set_size(mt, 0);
   size_t last = 0;
   for (size_t i = 0; i < p->len;) {
@@ -104,10 +103,11 @@ static void split_pred(GArray *out, const nlp_tk_piece *p, char_pred pred, nlp_t
     i += cl;
   }
   if (last < p->len) push_range(mt, last, p->len, false);
-  apply_behavior(out, p, mt, bh, false);
+  apply_behavior(out, p, mt, bh, false, sc);
 }
 
-static void split_regex(GArray *out, const nlp_tk_piece *p, GRegex *re, nlp_tk_split_behavior bh, bool invert, GArray *mt) {
+static void split_regex(GArray *out, const nlp_tk_piece *p, GRegex *re,
+                        nlp_tk_split_behavior bh, bool invert, GArray *mt, nlp_tk_scratch *sc) {
   g_array_set_size(mt, 0);
   GMatchInfo *mi = NULL;
   size_t prev = 0;
@@ -122,11 +122,18 @@ static void split_regex(GArray *out, const nlp_tk_piece *p, GRegex *re, nlp_tk_s
   }
   g_match_info_free(mi);
   if (prev != p->len) push_range(mt, prev, p->len, false);
-  apply_behavior(out, p, mt, bh, invert);
+  apply_behavior(out, p, mt, bh, invert, sc);
 }
 
-/* BertPreTokenizer: whitespace removed, punctuation isolated, in one pass. */
+/* BertPreTokenizer: whitespace removed, punctuation isolated, in one pass. Every cut
+ * consumes a character, so there are at most len + 1 words: room for them is made once
+ * and they are written in place (this runs once per word of the input). */
 static void bert_split(GArray *out, const nlp_tk_piece *p) {
+  size_t base = out->len, k = base;
+  g_array_set_size(out, base + p->len + 1);
+  nlp_tk_piece *w = (nlp_tk_piece *)(void *)out->data;
+#define CUT(a, b) \
+  if ((b) > (a)) w[k++] = (nlp_tk_piece){p->s + (a), p->al + (a), (b) - (a), -1}
   size_t start = 0;
   for (size_t i = 0; i < p->len;) {
     const char *q = p->s + i;
@@ -134,9 +141,13 @@ static void bert_split(GArray *out, const nlp_tk_piece *p) {
     size_t cl;
     bool ws, pu;
     if (ch < 0x80) {
+      /* ASCII classes as bit sets: ws = ' ', 9..13; punctuation = 33..47, 58..64,
+       * 91..96, 123..126 (what the general functions below answer for them) */
+      static const uint64_t ws_bits[2] = {0x0000000100003e00ull, 0};
+      static const uint64_t pu_bits[2] = {0xfc00fffe00000000ull, 0x78000001f8000001ull};
       cl = 1;
-      ws = ch == ' ' || (ch >= 9 && ch <= 13);
-      pu = (ch >= 33 && ch <= 47) || (ch >= 58 && ch <= 64) || (ch >= 91 && ch <= 96) || (ch >= 123 && ch <= 126);
+      ws = (ws_bits[ch >> 6] >> (ch & 63)) & 1;
+      pu = (pu_bits[ch >> 6] >> (ch & 63)) & 1;
     } else {
       gunichar c = g_utf8_get_char(q);
       cl = (size_t)(g_utf8_next_char(q) - q);
@@ -144,13 +155,15 @@ static void bert_split(GArray *out, const nlp_tk_piece *p) {
       pu = !ws && nlp_tk_is_punctuation(c);
     }
     if (ws || pu) {
-      emit(out, p, start, i);
-      if (pu) emit(out, p, i, i + cl);
+      CUT(start, i);
+      if (pu) CUT(i, i + cl);
       start = i + cl;
     }
     i += cl;
   }
-  emit(out, p, start, p->len);
+  CUT(start, p->len);
+#undef CUT
+  g_array_set_size(out, k);
 }
 
 static GRegex *gpt2_re, *ws_re;
@@ -201,7 +214,7 @@ static void metaspace(const nlp_tk_pretokenizer *pt, GArray *out, const nlp_tk_p
     }
   }
   if (last < q.len) push_range(mt, last, q.len, false);
-  apply_behavior(out, &q, mt, NLP_SPLIT_MERGED_NEXT, false);
+  apply_behavior(out, &q, mt, NLP_SPLIT_MERGED_NEXT, false, sc);
 }
 
 static void bytelevel_map(GArray *out, const nlp_tk_piece *p, nlp_tk_scratch *sc) {
@@ -222,14 +235,19 @@ static void pre_one(const nlp_tk_pretokenizer *pt, GArray *out, const nlp_tk_pie
     case NLP_PRE_BERT: bert_split(out, p); break;
     case NLP_PRE_WHITESPACE:
       g_once(&re_once, build_regexes, NULL);
-      split_regex(out, p, ws_re, NLP_SPLIT_REMOVED, true, mt);
+      split_regex(out, p, ws_re, NLP_SPLIT_REMOVED, true, mt, sc);
       break;
-    case NLP_PRE_WHITESPACE_SPLIT: split_pred(out, p, nlp_tk_is_whitespace, NLP_SPLIT_REMOVED, mt); break;
-    case NLP_PRE_PUNCTUATION: split_pred(out, p, nlp_tk_is_punctuation, pt->behavior, mt); break;
+    case NLP_PRE_WHITESPACE_SPLIT:
+      split_pred(out, p, nlp_tk_is_whitespace, NLP_SPLIT_REMOVED, mt, sc);
+      break;
+    case NLP_PRE_PUNCTUATION:
+      split_pred(out, p, nlp_tk_is_punctuation, pt->behavior, mt, sc);
+      break;
     case NLP_PRE_DIGITS:
-      split_pred(out, p, is_numeric, pt->individual_digits ? NLP_SPLIT_ISOLATED : NLP_SPLIT_CONTIGUOUS, mt);
+      split_pred(out, p, is_numeric, pt->individual_digits ? NLP_SPLIT_ISOLATED : NLP_SPLIT_CONTIGUOUS,
+                 mt, sc);
       break;
-    case NLP_PRE_SPLIT: split_regex(out, p, pt->regex, pt->behavior, pt->invert, mt); break;
+    case NLP_PRE_SPLIT: split_regex(out, p, pt->regex, pt->behavior, pt->invert, mt, sc); break;
     case NLP_PRE_METASPACE: metaspace(pt, out, p, sc, mt); break;
     case NLP_PRE_BYTELEVEL: {
       nlp_tk_piece q = *p;
@@ -241,32 +259,32 @@ static void pre_one(const nlp_tk_pretokenizer *pt, GArray *out, const nlp_tk_pie
         memcpy(b.al + 1, q.al, q.len * sizeof *q.al);
         nlp_tk_sbuf_finish(&b, sc, &q);
       }
-      GArray *parts = g_array_new(FALSE, FALSE, sizeof(nlp_tk_piece));
-      if (pt->use_regex) split_regex(parts, &q, nlp_tk_gpt2_regex(), NLP_SPLIT_ISOLATED, false, mt);
+      GArray *parts = nlp_tk_scratch_array(sc, 2, sizeof(nlp_tk_piece));
+      if (pt->use_regex)
+        split_regex(parts, &q, nlp_tk_gpt2_regex(), NLP_SPLIT_ISOLATED, false, mt, sc);
       else if (q.len) g_array_append_val(parts, q);
       for (size_t i = 0; i < parts->len; i++) bytelevel_map(out, &g_array_index(parts, nlp_tk_piece, i), sc);
-      g_array_free(parts, TRUE);
       break;
     }
     case NLP_PRE_SEQUENCE: break; /* handled by the caller */
   }
 }
 
-void nlp_tk_pretokenize(const nlp_tk_pretokenizer *pt, GArray *arr, nlp_tk_scratch *sc) {
+void nlp_tk_pretokenize(const nlp_tk_pretokenizer *pt, GArray **arr, nlp_tk_scratch *sc) {
   if (!pt) return;
   if (pt->type == NLP_PRE_SEQUENCE) {
     for (size_t i = 0; i < pt->n_children; i++) nlp_tk_pretokenize(pt->children[i], arr, sc);
     return;
   }
-  GArray *out = g_array_sized_new(FALSE, FALSE, sizeof(nlp_tk_piece), arr->len * 4 + 8);
-  GArray *mt = g_array_new(FALSE, FALSE, sizeof(mrange));
-  for (size_t i = 0; i < arr->len; i++) {
-    nlp_tk_piece *p = &g_array_index(arr, nlp_tk_piece, i);
+  GArray *in = *arr;
+  GArray *out = nlp_tk_scratch_array(sc, 0, sizeof(nlp_tk_piece));
+  GArray *mt = nlp_tk_scratch_array(sc, 1, sizeof(mrange));
+  for (size_t i = 0; i < in->len; i++) {
+    nlp_tk_piece *p = &g_array_index(in, nlp_tk_piece, i);
     if (p->added_id >= 0) g_array_append_val(out, *p);
     else pre_one(pt, out, p, sc, mt);
   }
-  g_array_set_size(arr, 0);
-  g_array_append_vals(arr, out->data, out->len);
-  g_array_free(out, TRUE);
-  g_array_free(mt, TRUE);
+  /* the splits become the caller's array, its old array the next work array */
+  sc->work[0] = in;
+  *arr = out;
 }

@@ -4,7 +4,7 @@
  * decode and the public accessors. */
 #include <string.h>
 
-#include "tokenizer/encoding.h"
+#include "tokenizer/context.h"
 #include "tokenizer/internal.h"
 
 nlp_encode_params nlp_encode_default_params(void) {
@@ -17,6 +17,8 @@ nlp_tokenizer *nlp_tk_new(const char *path) {
   t->path = g_strdup(path);
   t->model.unk_id = -1;
   t->max_added_id = -1;
+  t->added_single_first = -1;
+  t->serial = nlp_tk_next_serial();
   t->added_by_content = g_hash_table_new(g_str_hash, g_str_equal);
   t->added_by_id = g_hash_table_new(g_direct_hash, g_direct_equal);
   t->cls_id = t->sep_id = t->pad_id = t->unk_id = t->mask_id = t->bos_id = t->eos_id = -1;
@@ -85,6 +87,11 @@ void nlp_tk_finish(nlp_tokenizer *t) {
     if (a->normalized) t->has_norm_added = true;
     else t->has_raw_added = true, t->added_first_byte[(uint8_t)a->content[0]] = 1;
   }
+  t->added_single_first = -1;
+  for (int b = 0, n = 0; b < 256; b++)
+    if (t->added_first_byte[b]) t->added_single_first = n++ ? -1 : b;
+  /* loading may have changed anything a per-thread word cache remembers */
+  t->serial = nlp_tk_next_serial();
   /* normalized added tokens are matched in their normalized form */
   if (t->has_norm_added) {
     t->norm_added_content = g_new0(char *, t->n_added);
@@ -172,6 +179,13 @@ static bool is_word_char(gunichar c) {
 static void extract_added(const nlp_tokenizer *t, const nlp_tk_piece *p, bool normalized, GArray *out) {
   size_t last = 0, i = 0;
   while (i < p->len) {
+    if (!normalized && t->added_single_first >= 0) {
+      /* one possible first byte (BERT's '[', RoBERTa's '<'): jump to its next
+       * occurrence (a first byte of valid UTF-8 starts a character wherever it is) */
+      const char *z = memchr(p->s + i, t->added_single_first, p->len - i);
+      if (!z) break;
+      i = (size_t)(z - p->s);
+    }
     uint8_t b0 = (uint8_t)p->s[i];
     size_t best = 0, bi = 0;
     if (normalized || t->added_first_byte[b0]) {
@@ -249,10 +263,34 @@ static void model_tokenize(const nlp_tk_model *m, const char *s, size_t len, GAr
   }
 }
 
-static bool encode_one(const nlp_tokenizer *t, const char *text, size_t len, nlp_tk_seq *q, const char *what,
-                       GStringChunk *strings, GError **error) {
+static bool all_ascii(const char *s, size_t len) {
+  uint64_t any = 0;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    any |= w;
+  }
+  for (; i < len; i++) any |= (uint8_t)s[i];
+  return !(any & 0x8080808080808080ull);
+}
+
+/* the model's tokens of one piece: from the thread's word cache when it has them */
+static const nlp_tk_tok *piece_tokens(const nlp_tokenizer *t, nlp_tk_ctx *cx, nlp_tk_wcache *wc,
+                                      const nlp_tk_piece *p, nlp_tk_tok *buf, size_t *n) {
+  if (nlp_tk_wcache_get(wc, p->s, p->len, buf, n)) return buf;
+  g_array_set_size(cx->toks, 0);
+  model_tokenize(&t->model, p->s, p->len, cx->toks);
+  nlp_tk_wcache_put(wc, p->s, p->len, (const nlp_tk_tok *)(void *)cx->toks->data, cx->toks->len);
+  *n = cx->toks->len;
+  return (const nlp_tk_tok *)(void *)cx->toks->data;
+}
+
+static bool encode_one(const nlp_tokenizer *t, nlp_tk_ctx *cx, const char *text, size_t len,
+                       nlp_tk_seq *q, const char *what, GStringChunk **strings, GError **error) {
+  bool ascii = all_ascii(text, len);
   /* UTF-8 check; NUL is a valid character here (GLib's validator stops at it) */
-  for (size_t i = 0; i < len;) {
+  for (size_t i = 0; !ascii && i < len;) {
     const char *z = memchr(text + i, 0, len - i);
     size_t run = z ? (size_t)(z - (text + i)) : len - i;
     const char *bad = NULL;
@@ -262,30 +300,35 @@ static bool encode_one(const nlp_tokenizer *t, const char *text, size_t len, nlp
     }
     i += run + (z ? 1 : 0);
   }
-  nlp_tk_scratch sc;
-  nlp_tk_scratch_init(&sc);
-  nlp_tk_span *al = nlp_tk_scratch_alloc(&sc, (len ? len : 1) * sizeof *al);
-  int32_t cp = 0;
-  for (size_t i = 0; i < len;) {
-    if ((uint8_t)text[i] < 0x80) {
-      al[i++] = (nlp_tk_span){cp, cp + 1};
+  nlp_tk_scratch *sc = &cx->sc;
+  nlp_tk_span *al = nlp_tk_scratch_alloc(sc, (len ? len : 1) * sizeof *al);
+  if (ascii) {
+    for (size_t i = 0; i < len; i++) al[i] = (nlp_tk_span){(int32_t)i, (int32_t)i + 1};
+  } else {
+    int32_t cp = 0;
+    for (size_t i = 0; i < len;) {
+      if ((uint8_t)text[i] < 0x80) {
+        al[i++] = (nlp_tk_span){cp, cp + 1};
+        cp++;
+        continue;
+      }
+      size_t cl = (size_t)(g_utf8_next_char(text + i) - (text + i));
+      for (size_t k = 0; k < cl && i + k < len; k++) al[i + k] = (nlp_tk_span){cp, cp + 1};
       cp++;
-      continue;
+      i += cl;
     }
-    size_t cl = (size_t)(g_utf8_next_char(text + i) - (text + i));
-    for (size_t k = 0; k < cl && i + k < len; k++) al[i + k] = (nlp_tk_span){cp, cp + 1};
-    cp++;
-    i += cl;
   }
-  GArray *pieces = g_array_new(FALSE, FALSE, sizeof(nlp_tk_piece));
+  GArray *pieces = cx->pieces;
+  g_array_set_size(pieces, 0);
   nlp_tk_piece whole = {text, al, len, -1};
   if (t->has_raw_added) extract_added(t, &whole, false, pieces);
   else if (len) g_array_append_val(pieces, whole);
-  GArray *np = g_array_new(FALSE, FALSE, sizeof(nlp_tk_piece));
+  GArray *np = cx->np;
+  g_array_set_size(np, 0);
   for (size_t i = 0; i < pieces->len; i++) {
     nlp_tk_piece p = g_array_index(pieces, nlp_tk_piece, i);
     if (p.added_id < 0) {
-      nlp_tk_normalize(t->normalizer, &p, &sc);
+      nlp_tk_normalize(t->normalizer, &p, sc);
       if (!p.len) continue;
       if (t->has_norm_added) {
         extract_added(t, &p, true, np);
@@ -294,33 +337,34 @@ static bool encode_one(const nlp_tokenizer *t, const char *text, size_t len, nlp
     }
     g_array_append_val(np, p);
   }
-  nlp_tk_pretokenize(t->pre, np, &sc);
-  GArray *toks = g_array_new(FALSE, FALSE, sizeof(nlp_tk_tok));
+  nlp_tk_pretokenize(t->pre, &cx->np, sc);
+  np = cx->np;
+  nlp_tk_wcache *wc = nlp_tk_ctx_cache(cx, t->serial);
   int32_t word = 0;
+  nlp_tk_tok buf[NLP_TK_WCACHE_MAX_TOKS];
   for (size_t i = 0; i < np->len; i++) {
     const nlp_tk_piece *p = &g_array_index(np, nlp_tk_piece, i);
     if (!p->len) continue;
     if (p->added_id >= 0) {
       nlp_tk_seq_push(q, p->added_id, p->al[0].s, p->al[p->len - 1].e, word, nlp_tokenizer_id_to_token(t, p->added_id));
     } else {
-      g_array_set_size(toks, 0);
-      model_tokenize(&t->model, p->s, p->len, toks);
-      for (size_t k = 0; k < toks->len; k++) {
-        const nlp_tk_tok *x = &g_array_index(toks, nlp_tk_tok, k);
+      size_t n;
+      const nlp_tk_tok *tk = piece_tokens(t, cx, wc, p, buf, &n);
+      for (size_t k = 0; k < n; k++) {
+        const nlp_tk_tok *x = &tk[k];
         const char *ts = t->id2str ? ((size_t)x->id < t->n_id2str ? t->id2str[x->id] : NULL) : nlp_tokenizer_id_to_token(t, x->id);
         /* HF Unigram tokens are the text they cover (an unknown piece shows its text) */
         if (t->model.type == NLP_MODEL_UNIGRAM && x->id == t->model.unk_id &&
-            (!ts || strlen(ts) != x->b - x->a || memcmp(ts, p->s + x->a, x->b - x->a)))
-          ts = g_string_chunk_insert_len(strings, p->s + x->a, (gssize)(x->b - x->a));
+            (!ts || strlen(ts) != x->b - x->a || memcmp(ts, p->s + x->a, x->b - x->a))) {
+          if (!*strings) *strings = g_string_chunk_new(64);
+          ts = g_string_chunk_insert_len(*strings, p->s + x->a, (gssize)(x->b - x->a));
+        }
         nlp_tk_seq_push(q, x->id, p->al[x->a].s, p->al[x->b - 1].e, word, ts ? ts : "");
       }
     }
     word++;
   }
-  g_array_free(toks, TRUE);
-  g_array_free(np, TRUE);
-  g_array_free(pieces, TRUE);
-  nlp_tk_scratch_clear(&sc);
+  nlp_tk_scratch_reset(sc);
   return true;
 }
 
@@ -332,16 +376,16 @@ nlp_encoding_list *nlp_tokenizer_encode(const nlp_tokenizer *tok, const char *te
     return NULL;
   }
   if (!text) text = "", len = 0;
-  nlp_tk_seq a = {0}, b = {0};
+  nlp_tk_ctx *cx = nlp_tk_ctx_acquire();
+  nlp_tk_seq *a = &cx->seq[0], *b = &cx->seq[1];
   nlp_encoding_list *out = NULL;
-  GStringChunk *strings = g_string_chunk_new(64);
-  if (encode_one(tok, text, len, &a, pair ? "the first text" : "the text", strings, error) &&
-      (!pair || encode_one(tok, pair, pair_len, &b, "the second text", strings, error)))
-    out = nlp_tk_build_windows(tok, &a, pair ? &b : NULL, &p, error);
+  GStringChunk *strings = NULL; /* only for Unigram's unknown pieces */
+  if (encode_one(tok, cx, text, len, a, pair ? "the first text" : "the text", &strings, error) &&
+      (!pair || encode_one(tok, cx, pair, pair_len, b, "the second text", &strings, error)))
+    out = nlp_tk_build_windows(tok, a, pair ? b : NULL, &p, error);
   if (out) out->strings = strings;
-  else g_string_chunk_free(strings);
-  nlp_tk_seq_clear(&a);
-  nlp_tk_seq_clear(&b);
+  else if (strings) g_string_chunk_free(strings);
+  nlp_tk_ctx_release(cx);
   return out;
 }
 

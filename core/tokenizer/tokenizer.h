@@ -5,8 +5,9 @@
  *
  * Ownership: nlp_tokenizer_load returns a tokenizer the caller frees with
  * nlp_tokenizer_free. A loaded tokenizer is immutable: encode/decode may run
- * concurrently from any number of threads on one tokenizer (all scratch state is per
- * call). nlp_tokenizer_encode returns a list the caller frees with
+ * concurrently from any number of threads on one tokenizer (scratch buffers and a cache
+ * of tokenized words belong to the calling thread, freed when it exits; a thread keeps
+ * about 256 KB of cache for each of the last 4 tokenizers it used). nlp_tokenizer_encode returns a list the caller frees with
  * nlp_encoding_list_free; the `tokens` strings inside it are owned by the list or
  * borrowed from the tokenizer's vocabulary: never free them, and use them only while
  * both the list and the tokenizer live.

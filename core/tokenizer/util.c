@@ -4,17 +4,49 @@
 
 #include "tokenizer/internal.h"
 
-void nlp_tk_scratch_init(nlp_tk_scratch *sc) { sc->blocks = g_ptr_array_new_with_free_func(g_free); }
+void nlp_tk_scratch_init(nlp_tk_scratch *sc) { memset(sc, 0, sizeof *sc); }
+void nlp_tk_scratch_reset(nlp_tk_scratch *sc) {
+  if (sc->blocks) g_ptr_array_set_size(sc->blocks, 0);
+  /* grow the arena to what the last call needed, so the next one like it fits; a huge
+   * text does not pin its memory in a long-lived (per-thread) scratch */
+  if (sc->demand > sc->arena_cap && sc->demand <= ((size_t)8 << 20)) {
+    size_t cap = 1 << 14;
+    while (cap < sc->demand) cap *= 2;
+    g_free(sc->arena);
+    sc->arena = g_malloc(cap);
+    sc->arena_cap = cap;
+  }
+  sc->arena_used = sc->demand = 0;
+}
 void nlp_tk_scratch_clear(nlp_tk_scratch *sc) {
   if (sc->blocks) g_ptr_array_free(sc->blocks, TRUE);
-  sc->blocks = NULL;
+  g_free(sc->arena);
+  for (size_t i = 0; i < G_N_ELEMENTS(sc->work); i++)
+    if (sc->work[i]) g_array_free(sc->work[i], TRUE);
+  memset(sc, 0, sizeof *sc);
 }
 void *nlp_tk_scratch_alloc(nlp_tk_scratch *sc, size_t size) {
-  void *p = g_malloc(size ? size : 1);
-  g_ptr_array_add(sc->blocks, p);
+  size = (size + 15) & ~(size_t)15;
+  if (!size) size = 16;
+  sc->demand += size;
+  if (sc->arena_cap - sc->arena_used >= size) {
+    void *p = sc->arena + sc->arena_used;
+    sc->arena_used += size;
+    return p;
+  }
+  void *p = g_malloc(size);
+  nlp_tk_scratch_adopt(sc, p);
   return p;
 }
-void nlp_tk_scratch_adopt(nlp_tk_scratch *sc, void *block) { g_ptr_array_add(sc->blocks, block); }
+void nlp_tk_scratch_adopt(nlp_tk_scratch *sc, void *block) {
+  if (!sc->blocks) sc->blocks = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(sc->blocks, block);
+}
+GArray *nlp_tk_scratch_array(nlp_tk_scratch *sc, int slot, size_t elt) {
+  if (!sc->work[slot]) sc->work[slot] = g_array_new(FALSE, FALSE, (guint)elt);
+  g_array_set_size(sc->work[slot], 0);
+  return sc->work[slot];
+}
 
 void nlp_tk_sbuf_init(nlp_tk_sbuf *b, size_t cap) {
   b->cap = cap < 16 ? 16 : cap;
