@@ -8,6 +8,7 @@
 #include "support/harness.h"
 #include "tensor/gemm.h"
 #include "tensor/ops.h"
+#include "tensor/packed-linear.h"
 
 static void fill(float *x, size_t n, GRand *r) {
   for (size_t i = 0; i < n; i++) x[i] = (float)g_rand_double_range(r, -1, 1);
@@ -63,6 +64,45 @@ static void test_linear(void) {
     CU_ASSERT(mx < 1e-5);
   }
   g_free(x); g_free(w); g_free(b); g_free(y);
+  g_rand_free(r);
+}
+
+/* The prepacked Linear against the double-precision reference, on shapes that cross
+ * its blocking (6-row tiles, 16-column panels, 256-deep reduction blocks, 72-row
+ * blocks), and its two promises: a row's result is bitwise the same whether it is
+ * computed alone or among many rows, and with 1 or 2 threads. */
+static void test_packed_linear(void) {
+  static const size_t shapes[][3] = {{1, 1, 1},    {5, 16, 16},  {7, 17, 33},   {13, 300, 15},
+                                     {73, 257, 40}, {150, 513, 97}, {44, 768, 64}};
+  GRand *r = g_rand_new_with_seed(11);
+  for (size_t s = 0; s < G_N_ELEMENTS(shapes); s++) {
+    size_t n = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
+    float *x = g_new(float, n * in), *w = g_new(float, out * in), *b = g_new(float, out);
+    float *y = g_new(float, n * out), *y2 = g_new(float, n * out), *ref = g_new(float, n * out);
+    float *row = g_new(float, out);
+    float *packed = g_aligned_alloc(nlp_packed_linear_size(out, in), sizeof(float), 64);
+    fill(x, n * in, r);
+    fill(w, out * in, r);
+    fill(b, out, r);
+    nlp_packed_linear_pack(w, out, in, packed);
+    nlp_packed_linear(x, n, in, packed, s % 2 ? b : NULL, out, y, 1);
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < out; j++) ref[i * out + j] = s % 2 ? b[j] : 0.0f;
+    nlp_gemm_reference(false, true, n, out, in, 1.0f, x, in, w, in, 1.0f, ref, out);
+    double mx = 0;
+    for (size_t i = 0; i < n * out; i++) mx = fmax(mx, fabs(y[i] - ref[i]));
+    CU_ASSERT(mx <= 1e-5 * sqrt((double)in) + 1e-6);
+    nlp_packed_linear(x, n, in, packed, s % 2 ? b : NULL, out, y2, 2);
+    CU_ASSERT(memcmp(y, y2, n * out * sizeof(float)) == 0);
+    bool alone_same = true;
+    for (size_t i = 0; i < n; i += 1 + n / 5) {
+      nlp_packed_linear(x + i * in, 1, in, packed, s % 2 ? b : NULL, out, row, 1);
+      alone_same = alone_same && memcmp(row, y + i * out, out * sizeof(float)) == 0;
+    }
+    CU_ASSERT(alone_same);
+    g_free(x); g_free(w); g_free(b); g_free(y); g_free(y2); g_free(ref); g_free(row);
+    g_aligned_free(packed);
+  }
   g_rand_free(r);
 }
 
@@ -148,6 +188,7 @@ static void register_suites(void) {
   CU_pSuite s = CU_add_suite("gemm", NULL, NULL);
   CU_add_test(s, "BLIS vs reference, shapes x transposes x threads 1/2", test_gemm_shapes);
   CU_add_test(s, "linear with bias", test_linear);
+  CU_add_test(s, "prepacked linear: reference, row and thread invariance", test_packed_linear);
   s = CU_add_suite("ops", NULL, NULL);
   CU_add_test(s, "erf, exp, gelu, gelu_tanh, tanh, relu", test_transcendentals);
   CU_add_test(s, "layer norm and softmax, widths 1..40", test_layer_norm_softmax);

@@ -10,6 +10,7 @@
 
 #include "model/model-internal.h"
 #include "tensor/gemm.h"
+#include "tensor/packed-linear.h"
 #include "tensor/ops.h"
 #include "util/error.h"
 
@@ -70,7 +71,10 @@ void nlp_forward_ctx_reserve(nlp_forward_ctx *ctx, size_t max_tokens, size_t max
 
 void nlp_linear_apply(const nlp_forward_ctx *ctx, const nlp_linear *lin, const float *x, size_t n,
                       float *y) {
-  nlp_gemm_linear(x, n, lin->in, lin->w, lin->b, lin->out, y, ctx->threads);
+  if (lin->packed)
+    nlp_packed_linear(x, n, lin->in, lin->packed, lin->b, lin->out, y, ctx->threads);
+  else
+    nlp_gemm_linear(x, n, lin->in, lin->w, lin->b, lin->out, y, ctx->threads);
 }
 
 /* word + position (+ token type) embeddings, then LayerNorm; RoBERTa positions

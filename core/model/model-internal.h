@@ -6,8 +6,10 @@
 #include "model/model.h"
 #include "tensor/safetensors.h"
 
-/* torch.nn.Linear: w [out x in], b [out] (b may be NULL) */
-typedef struct { const float *w, *b; size_t out, in; } nlp_linear;
+/* torch.nn.Linear: w [out x in], b [out] (b may be NULL). packed: w re-laid for
+ * nlp_packed_linear (the encoder layers' Linears; NULL elsewhere), inside the
+ * model's packed block. */
+typedef struct { const float *w, *b; size_t out, in; const float *packed; } nlp_linear;
 typedef struct { const float *gamma, *beta; size_t n; } nlp_norm;
 
 typedef struct {
@@ -21,6 +23,8 @@ struct nlp_model {
   GPtrArray *shards;      /* nlp_safetensors*, the mappings */
   GHashTable *tensors;    /* name -> nlp_tensor* (owned values, keys borrowed) */
   float *arena;           /* f16/bf16 converted to f32 (and misaligned f32), owned */
+  size_t arena_floats;
+  float *packed;          /* the encoder layers' weights in panel form, owned (aligned) */
   const float *word_emb, *pos_emb, *type_emb; /* type_emb NULL for DistilBERT */
   nlp_norm emb_norm;
   nlp_linear emb_project; /* ELECTRA embeddings_project; w NULL when absent */

@@ -4,8 +4,11 @@
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "tensor/gemm.h"
+#include "tensor/packed-linear.h"
 #include "util/error.h"
 
 void nlp_model_free(nlp_model *m) {
@@ -13,6 +16,7 @@ void nlp_model_free(nlp_model *m) {
   if (m->tensors) g_hash_table_destroy(m->tensors);
   if (m->shards) g_ptr_array_free(m->shards, TRUE);
   g_free(m->arena);
+  g_aligned_free(m->packed);
   g_free(m->layers);
   nlp_model_config_free(m->cfg);
   g_free(m->dir);
@@ -101,6 +105,7 @@ static bool load_tensors(nlp_model *m, GError **error) {
     }
   }
   m->arena = convert ? g_new(float, convert) : NULL;
+  m->arena_floats = convert;
   size_t used = 0;
   m->tensors = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
   for (guint i = 0; i < m->shards->len; i++) {
@@ -295,6 +300,46 @@ static bool bind_weights(nlp_model *m, GError **error) {
   return !*error;
 }
 
+/* Packs every encoder-layer Linear once (see tensor/packed-linear.h). A weight used
+ * in place from the mapped file is then dropped from memory (MADV_DONTNEED on a
+ * read-only private file mapping: the pages come back from the file if anything
+ * reads them again, e.g. `nlpipe train --unfreeze-top`), so resident memory stays
+ * near one copy of the weights. Converted (f16/bf16) weights stay in the arena,
+ * where plugins and the trainer look tensors up. */
+static void pack_layers(nlp_model *m) {
+  size_t total = 0, L = m->cfg->num_layers;
+  for (size_t l = 0; l < L; l++) {
+    nlp_linear *all[] = {&m->layers[l].q, &m->layers[l].k, &m->layers[l].v,
+                         &m->layers[l].attn_out, &m->layers[l].ffn_in, &m->layers[l].ffn_out};
+    for (size_t i = 0; i < G_N_ELEMENTS(all); i++) total += nlp_packed_linear_size(all[i]->out, all[i]->in);
+  }
+  /* 2 MB aligned and on transparent huge pages where the kernel allows it (madvise
+   * mode): batch-1 inference streams all of it per sentence, and the hardware
+   * prefetchers stop at page boundaries */
+  size_t huge = (size_t)2 << 20, bytes = (total * sizeof(float) + huge - 1) / huge * huge;
+  m->packed = g_aligned_alloc(bytes / sizeof(float), sizeof(float), huge);
+  madvise(m->packed, bytes, MADV_HUGEPAGE);
+  float *dst = m->packed;
+  long page = sysconf(_SC_PAGESIZE);
+  for (size_t l = 0; l < L; l++) {
+    nlp_linear *all[] = {&m->layers[l].q, &m->layers[l].k, &m->layers[l].v,
+                         &m->layers[l].attn_out, &m->layers[l].ffn_in, &m->layers[l].ffn_out};
+    for (size_t i = 0; i < G_N_ELEMENTS(all); i++) {
+      nlp_linear *lin = all[i];
+      nlp_packed_linear_pack(lin->w, lin->out, lin->in, dst);
+      lin->packed = dst;
+      dst += nlp_packed_linear_size(lin->out, lin->in);
+      bool in_arena = m->arena && (uintptr_t)lin->w >= (uintptr_t)m->arena &&
+                      (uintptr_t)lin->w < (uintptr_t)(m->arena + m->arena_floats);
+      if (!in_arena && page > 0) {
+        uintptr_t lo = ((uintptr_t)lin->w + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+        uintptr_t hi = ((uintptr_t)(lin->w + lin->out * lin->in)) & ~((uintptr_t)page - 1);
+        if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+      }
+    }
+  }
+}
+
 nlp_model *nlp_model_open(const char *dir, GError **error) {
   nlp_compute_init(0);
   nlp_model *m = g_new0(nlp_model, 1);
@@ -308,5 +353,6 @@ nlp_model *nlp_model_open(const char *dir, GError **error) {
     nlp_model_free(m);
     return NULL;
   }
+  pack_layers(m);
   return m;
 }

@@ -101,8 +101,12 @@ def card_block(ck, st_bytes):
         f"- Optimizer steps: {ck['step']} of {sch['total']} planned (batch {a['batch']} x 128 tokens),"
         f" epoch {ck['epoch']} (+{ck['cursor']} segments).",
         f"- Tokens seen (non-padding): {ck['tokens_seen']:,}.",
-        f"- Wall time so far: {ck['wall'] / 60:.1f} min (one thread, nice 10, shared 2-core machine).",
+        f"- Wall time so far: {ck['wall'] / 60:.1f} min ({a.get('threads', 1)} thread(s), shared 2-core "
+        "machine).",
     ]
+    if a.get("init"):
+        lines.insert(2, f"- Continued pretraining (stage 2): started from the weights of `{a['init']}` "
+                        "with a fresh optimizer and schedule; the figures below are this stage's.")
     if sch.get("replans"):
         lines.append("- Deadline guard re-planned the LR decay: "
                      + "; ".join(f"at step {r['at_step']} total {r['old_total']} -> {r['new_total']}"

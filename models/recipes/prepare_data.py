@@ -2,6 +2,13 @@
 """Tokenize the pretraining corpora once into a uint16 segment cache (outside the repo).
 
   /usr/bin/python3 models/recipes/prepare_data.py --out /work/scratch/pretrain
+  /usr/bin/python3 models/recipes/prepare_data.py --stage 2 --out /work/scratch/pretrain2
+
+Stage 2 (continued pretraining, "task-adaptive" in the sense of Gururangan et al. 2020)
+adds the *unlabelled text of the train splits* the heads are trained on: movie reviews,
+sentence_polarity and subjectivity sentences (no SST-2 dev sentence is in them, see
+../shared/data/README.md), wikigold train sentences and the SQuAD train paragraphs (each
+once). Dev and test text is never read. Labels are never read.
 
 Each corpus file is read in order; the WordPiece ids of all its lines are
 concatenated (lines are consecutive paragraphs / verses / definitions) and cut into
@@ -31,6 +38,40 @@ FILES = ["state_union.txt", "inaugural.txt", "tinyshakespeare.txt", "botchan.txt
          "wordnet.txt", "web.txt"]
 
 
+def jsonl_texts(path, field, unique=False):
+    """The `field` strings of a JSONL file (gzip if it ends in .gz), in file order."""
+    import gzip
+    seen = set()
+    with (gzip.open(path, "rt", encoding="utf-8") if path.endswith(".gz")
+          else open(path, encoding="utf-8")) as f:
+        for ln in f:
+            t = json.loads(ln)[field]
+            if unique:
+                if t in seen:
+                    continue
+                seen.add(t)
+            yield from t.split("\n")
+
+
+# stage 2: (name in data_meta.json, path under --data, text field, one copy per distinct text)
+TASK_TEXTS = [("sentiment/movie_reviews/docs_train.jsonl", "text", False),
+              ("sentiment/sentence_polarity/train.jsonl", "text", False),
+              ("classification/subjectivity/train.jsonl", "text", False),
+              ("ner/wikigold/train.jsonl", "text", False),
+              ("qa/train.jsonl.gz", "context", True)]
+
+
+def sources(data, stage):
+    """(name, path, iterator over text lines) for every file of the stage."""
+    for name in FILES:
+        path = os.path.join(data, "corpora", name)
+        yield f"corpora/{name}", path, (ln.rstrip("\n") for ln in open(path, encoding="utf-8"))
+    if stage >= 2:
+        for rel, field, unique in TASK_TEXTS:
+            path = os.path.join(data, rel)
+            yield rel, path, jsonl_texts(path, field, unique)
+
+
 def sha256(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -46,6 +87,7 @@ def main():
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--dev-frac", type=float, default=0.005)
     ap.add_argument("--seed", type=int, default=20240607)
+    ap.add_argument("--stage", type=int, default=1, choices=(1, 2))
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     tok = WordPieceTokenizer(os.path.join(a.data, "tokenizers/bert-base-uncased/vocab.txt"))
@@ -53,15 +95,12 @@ def main():
     body = a.seq - 2
     segs, meta_files = [], []
     t0 = time.time()
-    for name in FILES:
-        path = os.path.join(a.data, "corpora", name)
+    for name, path, texts in sources(a.data, a.stage):
         ids, lines = [], 0
-        with open(path, encoding="utf-8") as f:
-            for ln in f:
-                ln = ln.rstrip("\n")
-                if ln:
-                    ids.extend(tok.encode(ln))
-                    lines += 1
+        for ln in texts:
+            if ln:
+                ids.extend(tok.encode(ln))
+                lines += 1
         arr = np.asarray(ids, dtype=np.uint16)
         n = len(arr) // body
         block = np.empty((n, a.seq), dtype=np.uint16)
@@ -70,7 +109,7 @@ def main():
         block[:, -1] = tok.sep_id
         segs.append(block)
         unk = int((arr == tok.unk_id).sum())
-        meta_files.append({"file": f"corpora/{name}", "bytes": os.path.getsize(path),
+        meta_files.append({"file": name, "bytes": os.path.getsize(path),
                            "sha256": sha256(path), "lines": lines, "tokens": len(arr),
                            "segments": n, "unk": unk})
         print(f"{name}: {lines} lines, {len(arr)} tokens, {n} segments, UNK {unk} "
@@ -84,7 +123,7 @@ def main():
     train_idx = np.sort(perm[n_dev:])
     np.save(os.path.join(a.out, "dev_idx.npy"), dev_idx)
     np.save(os.path.join(a.out, "train_idx.npy"), train_idx)
-    meta = {"seq": a.seq, "segments": int(len(allseg)), "train_segments": int(len(train_idx)),
+    meta = {"stage": a.stage, "seq": a.seq, "segments": int(len(allseg)), "train_segments": int(len(train_idx)),
             "dev_segments": int(n_dev), "dev_frac": a.dev_frac, "seed": a.seed,
             "tokens_in_segments": int(len(allseg) * body),
             "vocab_sha256": sha256(os.path.join(a.data, "tokenizers/bert-base-uncased/vocab.txt")),

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Masked-language-model pretraining of nlpipe-bert-mini on CPU (one thread).
+"""Masked-language-model pretraining of nlpipe-bert-mini on CPU (--threads, default one).
 
   OMP_NUM_THREADS=1 BLIS_NUM_THREADS=1 BLIS_ARCH_TYPE=0 nice -n 10 \
     /usr/bin/python3 models/recipes/pretrain_mlm.py --data /work/scratch/pretrain \
@@ -64,6 +64,11 @@ def parse():
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--bench-steps", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch intra-op threads (stage 1 used 1, stage 2 used 2)")
+    ap.add_argument("--init", default="",
+                    help="continued pretraining: start from the weights of this checkpoint "
+                         "(a previous stage's ckpt.pt), with a fresh optimizer and schedule")
     ap.add_argument("--replay-replans", default="",
                     help="exact reproduction: JSON list of re-plans from a previous run's "
                          "dev_report.json / MODEL_CARD ('[]' for none); applies exactly those "
@@ -79,7 +84,7 @@ def parse():
 args = parse()
 # threads / BLAS environment must be fixed before torch is imported
 for _v in ("OMP_NUM_THREADS", "BLIS_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_v] = "1"
+    os.environ[_v] = str(args.threads)
 if "BLIS_ARCH_TYPE" not in os.environ:
     if args.blis_arch == "skx-if-avx512":
         if {"avx512f", "avx512dq", "avx512bw", "avx512vl"} <= cpu_flags():
@@ -91,7 +96,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-torch.set_num_threads(1)
+torch.set_num_threads(args.threads)
 torch.set_num_interop_threads(1)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bert_mini import BertForMaskedLM  # noqa: E402
@@ -144,6 +149,8 @@ def main():
     torch.manual_seed(a.seed)
     model = BertForMaskedLM({"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0})
     model.init_weights(torch.Generator().manual_seed(a.seed))
+    if a.init:
+        model.load_state_dict(torch.load(a.init)["model"])
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (no_decay if (n.endswith("bias") or "LayerNorm" in n) else decay).append(p)
@@ -247,6 +254,17 @@ def main():
             sps = sum(recent) / len(recent)
             remaining = budget - wall() - 30.0          # 30 s for the final eval + save
             need = (sch["total"] - step) * sps
+            # ... and stretch it again (never past --steps) when the machine got faster,
+            # so a busy start does not cut the whole run short
+            if (replay is None and step > sch["warmup"] and sch["total"] < a.steps
+                    and need < remaining * 0.85):
+                new_total = min(a.steps, step + int(remaining / sps * 0.95))
+                if new_total > sch["total"]:
+                    sch["replans"].append({"at_step": step, "old_total": sch["total"],
+                                           "new_total": new_total, "lr": lr})
+                    sch["s0"], sch["lr0"], sch["total"] = step, lr, new_total
+                    log(f"REPLAN at step {step}: total steps -> {new_total} "
+                        f"({sps:.2f} s/step, {remaining:.0f} s left)", logf)
             if replay is None and step > sch["warmup"] and need > remaining * 1.02:
                 new_total = step + max(1, int(remaining / sps * 0.97))
                 if new_total < sch["total"]:

@@ -1,20 +1,30 @@
 #!/bin/sh
 # Start (or with --resume, continue) the nlpipe-bert-mini MLM pretraining in the background.
-#   sh models/recipes/run_pretrain.sh [--resume]        (from the repository root)
-# One torch/OMP/BLIS thread, nice 10. FAST_MALLOC=1 keeps glibc malloc from returning big
-# blocks to the kernel (MALLOC_MMAP_MAX_=0): ~10% faster (fewer page faults), but the heap
-# fragments and RSS grew from 4.4 to 7+ GB in 25 min, so it is off by default.
-# Writes /work/scratch/pretrain/{train.log,ckpt.pt,dev_report.json,nohup.out}.
+#   sh models/recipes/run_pretrain.sh [--resume]            stage 1 (from the repository root)
+#   STAGE=2 sh models/recipes/run_pretrain.sh [--resume]    stage 2, from stage 1's ckpt.pt
+# Stage 1: corpora only, one torch/OMP/BLIS thread, nice 10, <= 105 min.
+# Stage 2: corpora + the train splits' unlabelled task text (prepare_data.py --stage 2),
+#          two threads, <= 90 min, starting from stage 1's weights with a fresh schedule.
+# FAST_MALLOC=1 keeps glibc malloc from returning big blocks to the kernel
+# (MALLOC_MMAP_MAX_=0): ~10% faster (fewer page faults), but the heap fragments and RSS
+# grew from 4.4 to 7+ GB in 25 min, so it is off by default.
+# Writes /work/scratch/pretrain{,2}/{train.log,ckpt.pt,dev_report.json,nohup.out}.
 set -e
-OUT=${OUT:-/work/scratch/pretrain}
-STEPS=${STEPS:-1000}
 cd "$(dirname "$0")/../.."
-export OMP_NUM_THREADS=1 BLIS_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+S1=${S1:-/work/scratch/pretrain}
+if [ "${STAGE:-1}" = 2 ]; then
+    OUT=${OUT:-/work/scratch/pretrain2}
+    set -- --init "$S1/ckpt.pt" --threads 2 --steps "${STEPS:-1600}" --warmup 60 --lr 1e-3 \
+        --seed 4321 --max-minutes "${MINUTES:-90}" "$@"
+else
+    OUT=${OUT:-$S1}
+    set -- --threads 1 --steps "${STEPS:-1000}" --warmup 80 --lr 1e-3 --seed 1234 \
+        --max-minutes "${MINUTES:-105}" "$@"
+fi
 if [ "${FAST_MALLOC:-0}" = 1 ]; then
     export MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000
 fi
-setsid nohup nice -n 10 /usr/bin/python3 models/recipes/pretrain_mlm.py \
-    --data "$OUT" --out "$OUT" --steps "$STEPS" --warmup 80 --batch 64 --lr 1e-3 \
-    --seed 1234 --max-minutes 105 --ckpt-seconds 300 --log-every 10 "$@" \
+setsid nohup nice -n "${NICE:-10}" /usr/bin/python3 models/recipes/pretrain_mlm.py \
+    --data "$OUT" --out "$OUT" --batch 64 --ckpt-seconds 300 --log-every 10 "$@" \
     >> "$OUT/nohup.out" 2>&1 < /dev/null &
 echo "pid $!"

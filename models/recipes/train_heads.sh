@@ -2,8 +2,8 @@
 # Trains the bundled task heads of models/nlpipe-bert-mini with `nlpipe train` and
 # scores each on its dev set with `nlpipe eval` (the numbers in MODEL_CARD.md).
 #   sh models/recipes/train_heads.sh [TASK ...]      (from the repository root)
-# TASK: sentiment-ft qa-ft sentiment subjectivity ner summarization ner-ft (default: all,
-# the two long fine-tunings first).
+# TASK: sentiment-ft qa-ft sentiment subjectivity ner summarization ner-ft ner-sst2 (default:
+# all, the two long fine-tunings first; ner-sst2 needs sentiment-ft's encoder, so it comes last).
 # Two trainings run side by side (one thread each) on a 2-core machine. Reads the
 # data from ../shared/data through the task definitions in tasks/; seeds are fixed
 # there. Writes heads/<name>/ and appends one JSON line per score to
@@ -23,6 +23,7 @@ config() {
     subjectivity) echo tasks/subjectivity/train.json ;;
     ner) echo tasks/ner/train.json ;;
     ner-ft) echo tasks/ner/finetune.json ;;
+    ner-sst2) echo tasks/ner/on-sentiment-ft.json ;;
     qa-ft) echo tasks/qa/finetune.json ;;
     summarization) echo tasks/summarization/train.json ;;
   esac
@@ -55,7 +56,7 @@ run_task() {
   echo "$t done in ${secs}s: $(cat /tmp/nlpipe-heads-logs/$t.eval.json)"
 }
 
-tasks=${*:-"sentiment-ft qa-ft sentiment subjectivity ner summarization ner-ft"}
+tasks=${*:-"sentiment-ft qa-ft sentiment subjectivity ner summarization ner-ft ner-sst2"}
 # Pair the tasks up: two at a time, one per core.
 set -- $tasks
 while [ $# -gt 0 ]; do
