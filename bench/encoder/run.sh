@@ -20,9 +20,10 @@ model=$PEERS/models/$SIZE
 ref=$PEERS/ref/$SIZE.fp32.jsonl
 check=(); [[ -f $ref ]] && check=(--check "$ref")
 echo "writing $OUT" >&2
-# the sgemm peak of this machine, same run: 1024^3, 1 and 2 threads
-gcc -O2 -march=x86-64-v3 -I"$root/core" -I/usr/include/x86_64-linux-gnu "$here/sgemm_peak.c" \
-  "$root/core/tensor/gemm.c" -lblis -lpthread -o "$root/build/sgemm-peak"
+# the sgemm peak of this machine, same run: 1024^3 and the encoder's shapes, BLIS and the
+# prepacked Linear, 1 and 2 threads
+gcc -O2 -march=x86-64-v3 -fopenmp -I"$root/core" -I/usr/include/x86_64-linux-gnu "$here/sgemm_peak.c" \
+  "$root/core/tensor/gemm.c" "$root/core/tensor/packed-linear.c" -lblis -lpthread -o "$root/build/sgemm-peak"
 "$root/build/sgemm-peak" | tee -a "$OUT"
 for t in $THREADS; do
   for b in $BATCHES; do

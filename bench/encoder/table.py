@@ -11,7 +11,7 @@ rows = [json.loads(l) for f in sys.argv[1:] for l in open(f) if l.startswith("{"
 peak = {r["threads"]: r["gflop_per_s"] for r in rows if r["engine"] == "sgemm" and r["m"] == 1024}
 cells = defaultdict(dict)
 for r in rows:
-    if r["engine"] != "sgemm":
+    if r["engine"] not in ("sgemm", "packed"):
         cells[(r["threads"], r["batch"])][r["engine"]] = r
 engines = [e for e in ("nlpipe", "nlpipe-gemm", "ort", "torch") if any(e in c for c in cells.values())]
 print("| threads | batch | " + " | ".join(f"{e} sent/s" for e in engines) + " | nlpipe / ort | nlpipe / torch |")
@@ -37,4 +37,4 @@ for (t, b), c in sorted(cells.items()):
           f"{chk.get('label_agree', '-')}/{chk.get('compared', '-')} |")
 print()
 print("load average at each run (2 cores): " + ", ".join(
-    f"{r['engine']} t{r['threads']} b{r['batch']}: {r.get('loadavg', 0):.1f}" for r in rows if r["engine"] != "sgemm"))
+    f"{r['engine']} t{r['threads']} b{r['batch']}: {r.get('loadavg', 0):.1f}" for r in rows if r["engine"] not in ("sgemm", "packed")))
