@@ -1,7 +1,8 @@
 /* encoder.c — the transformer encoder forward pass on packed sequences.
  *
  * Tokens of all sequences are packed into one T x H matrix, so every Linear is a
- * single BLIS GEMM over T rows (no padding rows), while attention runs per
+ * single product over T rows (no padding rows; the layers' weights prepacked, see
+ * tensor/packed-linear.h, the others through BLIS), while attention runs per
  * sequence and head on its true length L (an L x L score block): a batch costs
  * exactly the sum of its sequences, and a sequence's numbers do not depend on its
  * neighbours. Post-LN blocks as in BERT: x = LN(x + Attn(x)); x = LN(x + FFN(x)). */
