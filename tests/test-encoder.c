@@ -10,6 +10,8 @@
 
 #include "support/harness.h"
 #include "model/model.h"
+#include "tensor/safetensors.h"
+#include "tensor/tensor.h"
 #include "util/error.h"
 
 #define FIX "tests/fixtures/encoder/"
@@ -337,6 +339,42 @@ static void test_cli_forward(void) {
   g_free(in_path); g_free(cmd); g_free(exe);
 }
 
+/* After load the encoder reads only its packed copy and the f32 views of the layer
+ * weights are given back (file pages, or converted f16/bf16 arena pages); a lookup by
+ * name must still return exactly the stored values, converted again if need be. The
+ * forward pass after the lookups must be unchanged too. */
+static void released_weights_come_back(const char *name, const char *tensor) {
+  char *dir = g_strconcat(FIX, name, NULL), *file = g_build_filename(dir, "model.safetensors", NULL);
+  GError *err = NULL;
+  nlp_model *m = nlp_model_open(dir, &err);
+  nlp_safetensors *st = nlp_safetensors_open(file, &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+  const nlp_safetensors_entry *e = nlp_safetensors_find(st, tensor);
+  const nlp_tensor *t = nlp_model_find_tensor(m, tensor);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+  CU_ASSERT_EQUAL_FATAL(t->numel, e->numel);
+  float *want = g_new(float, e->numel);
+  if (e->dtype == NLP_DTYPE_F16) nlp_convert_f16_to_f32(e->data, want, e->numel);
+  else if (e->dtype == NLP_DTYPE_BF16) nlp_convert_bf16_to_f32(e->data, want, e->numel);
+  else memcpy(want, e->data, e->numel * sizeof(float));
+  CU_ASSERT(memcmp(want, t->data, e->numel * sizeof(float)) == 0);
+  CU_ASSERT(nlp_model_find_tensor(m, tensor) == t); /* same view, converted once */
+  g_free(want);
+  nlp_safetensors_free(st);
+  nlp_model_free(m);
+  g_free(file);
+  g_free(dir);
+  check_case(name);
+}
+
+static void test_released_weights(void) {
+  released_weights_come_back("bert-tokcls-f16", "bert.encoder.layer.0.intermediate.dense.weight");
+  released_weights_come_back("bert-bare-bf16", "encoder.layer.0.intermediate.dense.weight");
+  released_weights_come_back("bert-seqcls-f32", "bert.encoder.layer.0.output.dense.weight");
+}
+
 static void register_suites(void) {
   CU_pSuite s = CU_add_suite("encoder parity with PyTorch", NULL, NULL);
   CU_add_test(s, "BERT seq-cls f32, lengths 1..512", test_bert_seqcls);
@@ -353,6 +391,7 @@ static void register_suites(void) {
   CU_add_test(s, "unsupported configs and mismatched weights", test_refusals);
   CU_add_test(s, "bad input ids", test_bad_input);
   CU_add_test(s, "nlpipe forward CLI", test_cli_forward);
+  CU_add_test(s, "layer weights given back after packing come back by name", test_released_weights);
 }
 
 int main(void) { return nlp_test_main(register_suites); }

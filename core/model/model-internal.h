@@ -22,8 +22,13 @@ struct nlp_model {
   nlp_model_config *cfg;
   GPtrArray *shards;      /* nlp_safetensors*, the mappings */
   GHashTable *tensors;    /* name -> nlp_tensor* (owned values, keys borrowed) */
-  float *arena;           /* f16/bf16 converted to f32 (and misaligned f32), owned */
+  float *arena;           /* f16/bf16 converted to f32 (and misaligned f32), owned, mmapped */
   size_t arena_floats;
+  GHashTable *converted;  /* arena float* -> the nlp_safetensors_entry it was converted from */
+  /* Arena tensors whose pages were given back after packing (float* -> entry): the
+   * next nlp_model_find_tensor of one converts it again, under `lazy`. */
+  GHashTable *released;
+  GMutex lazy;
   float *packed;          /* the encoder layers' weights in panel form, owned (aligned) */
   const float *word_emb, *pos_emb, *type_emb; /* type_emb NULL for DistilBERT */
   nlp_norm emb_norm;

@@ -15,7 +15,10 @@ void nlp_model_free(nlp_model *m) {
   if (!m) return;
   if (m->tensors) g_hash_table_destroy(m->tensors);
   if (m->shards) g_ptr_array_free(m->shards, TRUE);
-  g_free(m->arena);
+  if (m->arena) munmap(m->arena, m->arena_floats * sizeof(float));
+  if (m->converted) g_hash_table_destroy(m->converted);
+  if (m->released) g_hash_table_destroy(m->released);
+  g_mutex_clear(&m->lazy);
   g_aligned_free(m->packed);
   g_free(m->layers);
   nlp_model_config_free(m->cfg);
@@ -26,8 +29,32 @@ void nlp_model_free(nlp_model *m) {
 const nlp_model_config *nlp_model_get_config(const nlp_model *m) { return m->cfg; }
 size_t nlp_model_hidden_size(const nlp_model *m) { return m->cfg->hidden_size; }
 
+/* f16 / bf16 / misaligned f32 / f64 on disk -> f32 */
+static void convert_entry(const nlp_safetensors_entry *e, float *dst) {
+  if (e->dtype == NLP_DTYPE_F16) nlp_convert_f16_to_f32(e->data, dst, e->numel);
+  else if (e->dtype == NLP_DTYPE_BF16) nlp_convert_bf16_to_f32(e->data, dst, e->numel);
+  else if (e->dtype == NLP_DTYPE_F32) memcpy(dst, e->data, e->numel * sizeof(float));
+  else
+    for (size_t k = 0; k < e->numel; k++) {
+      double d;
+      memcpy(&d, (const char *)e->data + 8 * k, 8);
+      dst[k] = (float)d;
+    }
+}
+
 const nlp_tensor *nlp_model_find_tensor(const nlp_model *m, const char *name) {
-  return g_hash_table_lookup(m->tensors, name);
+  const nlp_tensor *t = g_hash_table_lookup(m->tensors, name);
+  if (t && m->released) {
+    nlp_model *mm = (nlp_model *)m; /* the lock and the table are bookkeeping, not the model */
+    g_mutex_lock(&mm->lazy);
+    const nlp_safetensors_entry *e = g_hash_table_lookup(mm->released, t->data);
+    if (e) {
+      convert_entry(e, (float *)t->data); /* the arena is the model's own memory */
+      g_hash_table_remove(mm->released, t->data);
+    }
+    g_mutex_unlock(&mm->lazy);
+  }
+  return t;
 }
 
 static bool is_float(nlp_dtype d) {
@@ -104,8 +131,19 @@ static bool load_tensors(nlp_model *m, GError **error) {
       if (e->dtype != NLP_DTYPE_F32 || ((uintptr_t)e->data & 3u)) convert += e->numel;
     }
   }
-  m->arena = convert ? g_new(float, convert) : NULL;
-  m->arena_floats = convert;
+  /* anonymous pages of its own, so that pack_layers can give parts of it back */
+  if (convert) {
+    void *a = mmap(NULL, convert * sizeof(float), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (a == MAP_FAILED) {
+      g_set_error(error, NLP_ERROR, NLP_ERROR_IO, "%s: cannot allocate %zu MB for converted weights",
+                  m->dir, convert * sizeof(float) >> 20);
+      goto out;
+    }
+    m->arena = a;
+    m->arena_floats = convert;
+    m->converted = g_hash_table_new(g_direct_hash, g_direct_equal);
+  }
   size_t used = 0;
   m->tensors = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
   for (guint i = 0; i < m->shards->len; i++) {
@@ -128,15 +166,8 @@ static bool load_tensors(nlp_model *m, GError **error) {
       } else {
         float *dst = m->arena + used;
         used += e->numel;
-        if (e->dtype == NLP_DTYPE_F16) nlp_convert_f16_to_f32(e->data, dst, e->numel);
-        else if (e->dtype == NLP_DTYPE_BF16) nlp_convert_bf16_to_f32(e->data, dst, e->numel);
-        else if (e->dtype == NLP_DTYPE_F32) memcpy(dst, e->data, e->numel * sizeof(float));
-        else
-          for (size_t k = 0; k < e->numel; k++) {
-            double d;
-            memcpy(&d, (const char *)e->data + 8 * k, 8);
-            dst[k] = (float)d;
-          }
+        convert_entry(e, dst);
+        g_hash_table_insert(m->converted, dst, (gpointer)e);
         t->data = dst;
       }
       g_hash_table_insert(m->tensors, (gpointer)t->name, t);
@@ -300,19 +331,32 @@ static bool bind_weights(nlp_model *m, GError **error) {
   return !*error;
 }
 
-/* Packs every encoder-layer Linear once (see tensor/packed-linear.h). A weight used
- * in place from the mapped file is then dropped from memory (MADV_DONTNEED on a
- * read-only private file mapping: the pages come back from the file if anything
- * reads them again, e.g. `nlpipe train --unfreeze-top`), so resident memory stays
- * near one copy of the weights. Converted (f16/bf16) weights stay in the arena,
- * where plugins and the trainer look tensors up. */
+/* Gives back the whole pages inside [p, p + n floats). Mapped file pages come back from
+ * the file when touched again; anonymous (arena) pages come back as zeros, which is why
+ * released arena tensors are recorded and converted again on lookup. */
+static bool release_pages(const float *p, size_t n) {
+  long page = sysconf(_SC_PAGESIZE);
+  if (page <= 0) return false;
+  uintptr_t lo = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+  uintptr_t hi = ((uintptr_t)(p + n)) & ~((uintptr_t)page - 1);
+  return hi > lo && madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0;
+}
+
+/* Packs every encoder-layer Linear once (see tensor/packed-linear.h) and then gives
+ * back the pages of the f32 weights it was packed from, so that resident memory stays
+ * near one copy of the weights whether they were used in place from the mapped file
+ * (f32) or converted (f16/bf16). The forward pass reads only the packed copy; the
+ * f32 views stay reachable through nlp_model_find_tensor (plugins' tensor service,
+ * `nlpipe train --unfreeze-top`), which brings them back. */
 static void pack_layers(nlp_model *m) {
   size_t total = 0, L = m->cfg->num_layers;
   for (size_t l = 0; l < L; l++) {
     nlp_linear *all[] = {&m->layers[l].q, &m->layers[l].k, &m->layers[l].v,
                          &m->layers[l].attn_out, &m->layers[l].ffn_in, &m->layers[l].ffn_out};
-    for (size_t i = 0; i < G_N_ELEMENTS(all); i++) total += nlp_packed_linear_size(all[i]->out, all[i]->in);
+    for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
+      total += nlp_packed_linear_size(all[i]->out, all[i]->in);
   }
+  if (!total) return;
   /* 2 MB aligned and on transparent huge pages where the kernel allows it (madvise
    * mode): batch-1 inference streams all of it per sentence, and the hardware
    * prefetchers stop at page boundaries */
@@ -320,7 +364,6 @@ static void pack_layers(nlp_model *m) {
   m->packed = g_aligned_alloc(bytes / sizeof(float), sizeof(float), huge);
   madvise(m->packed, bytes, MADV_HUGEPAGE);
   float *dst = m->packed;
-  long page = sysconf(_SC_PAGESIZE);
   for (size_t l = 0; l < L; l++) {
     nlp_linear *all[] = {&m->layers[l].q, &m->layers[l].k, &m->layers[l].v,
                          &m->layers[l].attn_out, &m->layers[l].ffn_in, &m->layers[l].ffn_out};
@@ -329,13 +372,12 @@ static void pack_layers(nlp_model *m) {
       nlp_packed_linear_pack(lin->w, lin->out, lin->in, dst);
       lin->packed = dst;
       dst += nlp_packed_linear_size(lin->out, lin->in);
-      bool in_arena = m->arena && (uintptr_t)lin->w >= (uintptr_t)m->arena &&
-                      (uintptr_t)lin->w < (uintptr_t)(m->arena + m->arena_floats);
-      if (!in_arena && page > 0) {
-        uintptr_t lo = ((uintptr_t)lin->w + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
-        uintptr_t hi = ((uintptr_t)(lin->w + lin->out * lin->in)) & ~((uintptr_t)page - 1);
-        if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+      const nlp_safetensors_entry *e = m->converted ? g_hash_table_lookup(m->converted, lin->w) : NULL;
+      if (release_pages(lin->w, lin->out * lin->in) && e) {
+        if (!m->released) m->released = g_hash_table_new(g_direct_hash, g_direct_equal);
+        g_hash_table_insert(m->released, (gpointer)lin->w, (gpointer)e);
       }
+      lin->w = NULL; /* only the packed copy is read from here on */
     }
   }
 }
@@ -343,6 +385,7 @@ static void pack_layers(nlp_model *m) {
 nlp_model *nlp_model_open(const char *dir, GError **error) {
   nlp_compute_init(0);
   nlp_model *m = g_new0(nlp_model, 1);
+  g_mutex_init(&m->lazy);
   m->dir = g_strdup(dir);
   char *cfg_path = g_build_filename(dir, "config.json", NULL);
   m->cfg = nlp_model_config_load(cfg_path, error);

@@ -59,7 +59,8 @@ static void enc_alloc(nlp_encoding *e, size_t n, size_t cap) {
   e->n = n;
   size_t m = cap > n ? cap : n;
   if (!m) m = 1;
-  char *blk = g_malloc(m * (sizeof(char *) + 7 * sizeof(int32_t) + 1));
+  /* g_malloc_n: a huge pad_to must abort cleanly, never wrap the product */
+  char *blk = g_malloc_n(m, sizeof(char *) + 7 * sizeof(int32_t) + 1);
   e->tokens = (char **)(void *)blk;
   int32_t *i32 = (int32_t *)(void *)(blk + m * sizeof(char *));
   e->offsets = i32;

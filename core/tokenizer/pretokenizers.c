@@ -125,15 +125,23 @@ static void split_regex(GArray *out, const nlp_tk_piece *p, GRegex *re,
   apply_behavior(out, p, mt, bh, invert, sc);
 }
 
-/* BertPreTokenizer: whitespace removed, punctuation isolated, in one pass. Every cut
- * consumes a character, so there are at most len + 1 words: room for them is made once
- * and they are written in place (this runs once per word of the input). */
+/* BertPreTokenizer: whitespace removed, punctuation isolated, in one pass, the words
+ * written in place. Every cut consumes a character, so there are at most len + 1
+ * words; room for that many is made up front for a short piece (the usual case: this
+ * runs once per word of the input), while a long one (a whole document) grows the
+ * array as it goes, so its size follows the words found, not the bytes. */
 static void bert_split(GArray *out, const nlp_tk_piece *p) {
   size_t base = out->len, k = base;
-  g_array_set_size(out, base + p->len + 1);
+  g_array_set_size(out, base + MIN(p->len + 1, (size_t)4096));
   nlp_tk_piece *w = (nlp_tk_piece *)(void *)out->data;
-#define CUT(a, b) \
-  if ((b) > (a)) w[k++] = (nlp_tk_piece){p->s + (a), p->al + (a), (b) - (a), -1}
+#define CUT(a, b)                                                          \
+  if ((b) > (a)) {                                                         \
+    if (k == out->len) {                                                   \
+      g_array_set_size(out, out->len * 2);                                 \
+      w = (nlp_tk_piece *)(void *)out->data;                               \
+    }                                                                      \
+    w[k++] = (nlp_tk_piece){p->s + (a), p->al + (a), (b) - (a), -1};       \
+  }
   size_t start = 0;
   for (size_t i = 0; i < p->len;) {
     const char *q = p->s + i;

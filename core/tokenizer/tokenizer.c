@@ -376,6 +376,14 @@ nlp_encoding_list *nlp_tokenizer_encode(const nlp_tokenizer *tok, const char *te
     return NULL;
   }
   if (!text) text = "", len = 0;
+  if (!pair) pair_len = 0;
+  /* offsets and ids are int32 throughout (as in HF's encodings) */
+  if (len > INT32_MAX / 2 || pair_len > INT32_MAX / 2) {
+    g_set_error(error, NLP_ERROR, NLP_ERROR_FAILED,
+                "tokenize: a text of %zu bytes is too long (at most %d bytes)", MAX(len, pair_len),
+                INT32_MAX / 2);
+    return NULL;
+  }
   nlp_tk_ctx *cx = nlp_tk_ctx_acquire();
   nlp_tk_seq *a = &cx->seq[0], *b = &cx->seq[1];
   nlp_encoding_list *out = NULL;
