@@ -4,6 +4,8 @@
  *  - tests/fixtures/tokenizer/cases-*.jsonl: our own strings with HF `tokenizers`
  *    output (ids, tokens, offsets, type/word/sequence ids, masks, windows, decode),
  *    made by tests/gen/tokenizer/gen_fixtures.py;
+ *  - tests/fixtures/tokenizer/cases-spm-bpe.jsonl: our strings through two tiny BPE
+ *    .model files with the sentencepiece library's output (gen_spm_bpe.py);
  *  - bad input, corrupt files, legacy loaders, threads. */
 #include <glib/gstdio.h>
 #include <json-c/json.h>
@@ -297,6 +299,147 @@ static void run_fixture(const char *file) {
   g_free(all);
   g_free(path);
 }
+/* ---------------------------------------------------------------- sentencepiece BPE */
+/* tests/fixtures/tokenizer/cases-spm-bpe.jsonl: our strings through two tiny BPE .model
+ * files (byte fallback + a user-defined piece; <unk>) as the sentencepiece library
+ * encodes them (tests/gen/tokenizer/gen_spm_bpe.py). Offsets are code points and are
+ * compared exactly, up to where the two conventions differ (nlpipe keeps HF's, as for
+ * tokenizer.json: a token covers the characters it was made from), each rule below. */
+static const char *check_spm(const nlp_tokenizer *t, json_object *cs, const nlp_encoding *e) {
+  json_object *ji, *jp, *jo, *jt;
+  json_object_object_get_ex(cs, "ids", &ji);
+  json_object_object_get_ex(cs, "pieces", &jp);
+  json_object_object_get_ex(cs, "offsets", &jo);
+  json_object_object_get_ex(cs, "text", &jt);
+  const char *text = json_object_get_string(jt);
+  if (!int_list_eq(ji, e->ids, e->n, false)) return "ids";
+  for (size_t k = 0; k < e->n; k++) {
+    const char *want = json_object_get_string(json_object_array_get_idx(jp, k));
+    json_object *o = json_object_array_get_idx(jo, k);
+    int32_t a = json_object_get_int(json_object_array_get_idx(o, 0)),
+            b = json_object_get_int(json_object_array_get_idx(o, 1));
+    if (e->ids[k] == nlp_tokenizer_unk_id(t)) {
+      /* sentencepiece shows an unknown piece as its normalized text (NUL included), which is
+       * the text at our offsets unless the normalizer rewrote it (ǅ -> Dž, Ⅻ -> XII); either
+       * way our offsets must be sentencepiece's, checked below */
+      size_t wl = (size_t)json_object_get_string_len(json_object_array_get_idx(jp, k));
+      const char *pa = g_utf8_offset_to_pointer(text, e->offsets[2 * k]),
+                 *pb = g_utf8_offset_to_pointer(text, e->offsets[2 * k + 1]);
+      if (!wl || pb <= pa) return "unknown piece text";
+    } else if (strcmp(e->tokens[k], want)) {
+      return "pieces";
+    }
+    bool is_byte = strlen(want) == 6 && g_str_has_prefix(want, "<0x");
+    if (a == b && is_byte) {
+      /* sentencepiece gives every byte of a byte-fallback character but the last an empty
+       * span; we give each byte the character's span (as HF byte fallback does) */
+      for (size_t j = k + 1; j < e->n; j++) {
+        json_object *oj = json_object_array_get_idx(jo, j);
+        int32_t ja = json_object_get_int(json_object_array_get_idx(oj, 0)),
+                jb = json_object_get_int(json_object_array_get_idx(oj, 1));
+        if (ja != jb) {
+          a = ja, b = jb;
+          break;
+        }
+      }
+    } else if (a == b) {
+      /* a piece made only of text the normalizer added (the dummy-prefix U+2581) is empty in
+       * sentencepiece; ours covers the character it was put in front of */
+      b = a + 1;
+    }
+    int32_t ga = e->offsets[2 * k], gb = e->offsets[2 * k + 1];
+    if (ga != a || gb <= ga) return "offsets";
+    if (gb < b) {
+      /* sentencepiece ends a piece where the next one starts, so the text its normalizer
+       * deleted (collapsed whitespace, control and format characters) goes to the piece
+       * before it; we give such text to no piece */
+      for (const char *q = g_utf8_offset_to_pointer(text, gb),
+                      *z = g_utf8_offset_to_pointer(text, b);
+           q < z; q = g_utf8_next_char(q)) {
+        gunichar c = g_utf8_get_char(q);
+        GUnicodeType ty = g_unichar_type(c);
+        if (!g_unichar_isspace(c) && ty != G_UNICODE_CONTROL && ty != G_UNICODE_FORMAT)
+          return "offsets (dropped text)";
+      }
+    } else if (gb > b) {
+      /* a character the normalizer expands into pieces k and k+1 ("ﬂ" -> "f" "l") belongs to
+       * the last of them in sentencepiece, to both for us */
+      json_object *on = k + 1 < e->n ? json_object_array_get_idx(jo, k + 1) : NULL;
+      if (!on || gb != b + 1 || json_object_get_int(json_object_array_get_idx(on, 0)) != b ||
+          e->offsets[2 * k + 2] != b)
+        return "offsets (split character)";
+    }
+  }
+  return NULL;
+}
+
+static void test_fix_spm_bpe(void) {
+  char *all = nlp_test_read_file(FIX "cases-spm-bpe.jsonl", NULL);
+  char **lines = g_strsplit(all, "\n", -1);
+  const char *names[] = {"spm-bpe-bytefallback", "spm-bpe-unk"};
+  nlp_tokenizer *tk[2];
+  size_t n[2] = {0, 0}, pass[2] = {0, 0}, shown = 0;
+  for (int m = 0; m < 2; m++) {
+    char *path = g_strconcat(FIX, names[m], ".model", NULL);
+    GError *err = NULL;
+    tk[m] = nlp_tokenizer_load(path, &err);
+    if (!tk[m]) fprintf(stderr, "%s: %s\n", path, err->message), g_error_free(err);
+    g_free(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tk[m]);
+  }
+  for (size_t i = 0; lines[i]; i++) {
+    if (!*lines[i]) continue;
+    json_object *c = json_tokener_parse(lines[i]), *jm, *jt;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    json_object_object_get_ex(c, "model", &jm);
+    json_object_object_get_ex(c, "text", &jt);
+    int m = strcmp(json_object_get_string(jm), names[0]) ? 1 : 0;
+    n[m]++;
+    /* by length: some texts hold a NUL */
+    nlp_encode_params p = nlp_encode_default_params();
+    p.add_special_tokens = false;
+    GError *err = NULL;
+    nlp_encoding_list *l =
+        nlp_tokenizer_encode(tk[m], json_object_get_string(jt),
+                             (size_t)json_object_get_string_len(jt), NULL, 0, &p, &err);
+    if (!l) fprintf(stderr, "encode: %s\n", err->message), g_error_free(err);
+    const char *why = l ? check_spm(tk[m], c, &l->items[0]) : "encode failed";
+    if (!why) {
+      /* as above: decode gives the text back up to the normalizer, so its ids again (not
+       * for a text with a NUL: decode returns a C string) */
+      const nlp_encoding *e = &l->items[0];
+      bool skip = strlen(json_object_get_string(jt)) != (size_t)json_object_get_string_len(jt);
+      for (size_t k = 0; k < e->n; k++)
+        skip |= e->ids[k] == nlp_tokenizer_unk_id(tk[m]);
+      char *d = nlp_tokenizer_decode(tk[m], e->ids, e->n, true);
+      nlp_encoding_list *l2 = skip ? NULL : enc(tk[m], d, false);
+      if (!skip && !(l2 && l2->items[0].n == e->n && !memcmp(l2->items[0].ids, e->ids, e->n * 4)))
+        why = "decode round trip";
+      g_free(d);
+      nlp_encoding_list_free(l2);
+    }
+    if (!why) {
+      pass[m]++;
+    } else if (shown++ < 20) {
+      char *d = describe(l);
+      fprintf(stderr, "\n  %s (%s): want %s\n   got%s", names[m], why, lines[i], d);
+      g_free(d);
+    }
+    nlp_encoding_list_free(l);
+    json_object_put(c);
+  }
+  fprintf(stderr, " [%s: %zu/%zu, %s: %zu/%zu] ", names[0], pass[0], n[0], names[1], pass[1], n[1]);
+  CU_ASSERT_EQUAL(pass[0], n[0]);
+  CU_ASSERT_EQUAL(pass[1], n[1]);
+  CU_ASSERT_EQUAL(n[0], 300);
+  CU_ASSERT_EQUAL(n[1], 300);
+  fixture_cases_total += n[0] + n[1];
+  for (int m = 0; m < 2; m++)
+    nlp_tokenizer_free(tk[m]);
+  g_strfreev(lines);
+  g_free(all);
+}
+
 static void test_fix_bert(void) { run_fixture("cases-bert.jsonl"); }
 static void test_fix_gpt2(void) { run_fixture("cases-gpt2.jsonl"); }
 static void test_fix_bytelevel_split(void) { run_fixture("cases-tiny-bytelevel-split.jsonl"); }
@@ -525,6 +668,7 @@ static void register_suites(void) {
   CU_add_test(s, "unigram metaspace", test_fix_unigram);
   CU_add_test(s, "wordpiece nfd", test_fix_wordpiece);
   CU_add_test(s, "wordlevel whitespace", test_fix_wordlevel);
+  CU_add_test(s, "sentencepiece bpe (.model)", test_fix_spm_bpe);
   CU_add_test(s, "count", test_fixture_count);
   s = CU_add_suite("tokenizer-robustness", NULL, NULL);
   CU_add_test(s, "invalid utf-8", test_invalid_utf8);

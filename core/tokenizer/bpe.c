@@ -123,11 +123,31 @@ static bool sp_usable(const nlp_tk_model *m, int32_t id) {
   return m->sp_type[id] == 1 || m->sp_type[id] == 4;
 }
 
-/* sentencepiece bpe_model.cc Encode. */
+/* length of the longest user-defined piece at s[0..len), 0 if none */
+static size_t sp_user_match(const nlp_tk_model *m, const char *s, size_t len) {
+  uint8_t c = (uint8_t)*s;
+  if (!(m->ud_first[c >> 3] & (1u << (c & 7)))) return 0;
+  for (size_t l = len < m->ud_max ? len : m->ud_max; l > 0; l--) {
+    int32_t id = nlp_tk_vocab_find(&m->vocab, s, l);
+    if (id >= 0 && m->sp_type && m->sp_type[id] == 4) return l;
+  }
+  return 0;
+}
+
+/* sentencepiece bpe_model.cc Encode. Symbols are characters, except that a user-defined
+ * piece (longest match, as its PrefixMatcher) is one frozen symbol: it takes part in no
+ * merge, so "a<sep>b" stays "▁a" "<sep>" "b". id 1 marks a frozen symbol, -1 a merged-away
+ * one. */
 void nlp_tk_spbpe_tokenize(const nlp_tk_model *m, const char *s, size_t len, GArray *out) {
   if (!len) return;
   GArray *syms = g_array_sized_new(FALSE, FALSE, sizeof(sym), len);
   for (size_t i = 0; i < len;) {
+    size_t ul = m->ud_max ? sp_user_match(m, s + i, len - i) : 0;
+    if (ul) {
+      push_sym(syms, 1, i, i + ul);
+      i += ul;
+      continue;
+    }
     size_t cl = (size_t)(g_utf8_next_char(s + i) - (s + i));
     if (i + cl > len) cl = len - i;
     push_sym(syms, 0, i, i + cl);
@@ -139,7 +159,8 @@ void nlp_tk_spbpe_tokenize(const nlp_tk_model *m, const char *s, size_t len, GAr
   GArray *heap = g_array_new(FALSE, FALSE, sizeof(nlp_tk_hent));
 #define SP_TRY(L, R)                                                                         \
   do {                                                                                       \
-    int32_t id_ = nlp_tk_vocab_find(&m->vocab, s + y[L].a, y[R].b - y[L].a);                 \
+    bool frozen_ = y[L].id || y[R].id;                                                       \
+    int32_t id_ = frozen_ ? -1 : nlp_tk_vocab_find(&m->vocab, s + y[L].a, y[R].b - y[L].a);  \
     if (sp_usable(m, id_)) {                                                                 \
       nlp_tk_hent e_ = {m->scores[id_], (int32_t)(L), (int32_t)(R), id_, y[L].b, y[R].b};    \
       nlp_tk_heap_push(heap, e_);                                                            \

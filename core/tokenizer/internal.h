@@ -142,6 +142,9 @@ typedef struct {
   /* Unigram / SentencePiece BPE */
   double *scores; double min_score; uint8_t *sp_type; /* sentencepiece piece type, NULL = all normal */
   int32_t byte_ids[256]; bool has_bytes;
+  /* SentencePiece BPE: user-defined pieces are whole symbols in the text, never merged;
+   * first bytes (bit set) and longest length, so most positions skip the lookup */
+  uint8_t ud_first[32]; size_t ud_max;
   /* WordPiece byte trie (longest match in one walk): edges (node << 8 | byte) -> child */
   uint64_t *tr_keys; int32_t *tr_child; size_t tr_mask; int32_t *tr_term; size_t tr_nodes; int32_t tr_cont;
   /* the same table for the walk: key, child and the child's terminal id in one line */

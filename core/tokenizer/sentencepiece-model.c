@@ -174,9 +174,15 @@ nlp_tokenizer *nlp_tk_load_sentencepiece(const char *file, const char *dir, GErr
   } else {
     t->decoder = ms;
   }
-  /* user-defined pieces are matched verbatim in the text, as sentencepiece does */
+  /* user-defined pieces are matched verbatim in the text, as sentencepiece does: by the
+   * BPE model itself in the normalized text (they keep the whitespace around them and
+   * the dummy prefix stays at the start of the text), as added tokens for Unigram */
   for (size_t i = 0; i < n; i++)
-    if (m->sp_type[i] == 4) {
+    if (m->sp_type[i] == 4 && m->type == NLP_MODEL_SP_BPE && m->vocab.len[i]) {
+      uint8_t c = (uint8_t)m->vocab.tok[i][0];
+      m->ud_first[c >> 3] |= (uint8_t)(1u << (c & 7));
+      if (m->vocab.len[i] > m->ud_max) m->ud_max = m->vocab.len[i];
+    } else if (m->sp_type[i] == 4) {
       nlp_tk_added a = {m->vocab.tok[i], 0, (int32_t)i, false, false, false, false, false};
       nlp_tk_add_token(t, &a);
     }
