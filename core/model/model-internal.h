@@ -24,7 +24,7 @@ struct nlp_model {
   GHashTable *tensors;    /* name -> nlp_tensor* (owned values, keys borrowed) */
   float *arena;           /* f16/bf16 converted to f32 (and misaligned f32), owned, mmapped */
   size_t arena_floats;
-  GHashTable *converted;  /* arena float* -> the nlp_safetensors_entry it was converted from */
+  GHashTable *converted;  /* arena float* -> its nlp_safetensors_entry; until pack_layers */
   /* Arena tensors whose pages were given back after packing (float* -> entry): the
    * next nlp_model_find_tensor of one converts it again, under `lazy`. */
   GHashTable *released;

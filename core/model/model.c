@@ -16,7 +16,7 @@ void nlp_model_free(nlp_model *m) {
   if (m->tensors) g_hash_table_destroy(m->tensors);
   if (m->shards) g_ptr_array_free(m->shards, TRUE);
   if (m->arena) munmap(m->arena, m->arena_floats * sizeof(float));
-  if (m->converted) g_hash_table_destroy(m->converted);
+  g_clear_pointer(&m->converted, g_hash_table_destroy); /* a load that failed before packing */
   if (m->released) g_hash_table_destroy(m->released);
   g_mutex_clear(&m->lazy);
   g_aligned_free(m->packed);
@@ -380,6 +380,7 @@ static void pack_layers(nlp_model *m) {
       lin->w = NULL; /* only the packed copy is read from here on */
     }
   }
+  g_clear_pointer(&m->converted, g_hash_table_destroy); /* only packing needed it */
 }
 
 nlp_model *nlp_model_open(const char *dir, GError **error) {

@@ -124,7 +124,7 @@ void nlp_packed_linear(const float *x, size_t n, size_t in, const float *packed,
    * no barrier is needed between reduction blocks and the sums do not depend on the
    * thread count). Below ~1 MFLOP a second thread costs more than it brings. */
   bool parallel = threads > 1 && panels > 1 && (double)n * in * out >= 5e5;
-  (void)parallel;
+  (void)parallel; /* read only by the pragma: unused when built without OpenMP */
 #pragma omp parallel num_threads(threads) if (parallel)
   {
     /* each thread packs the row block itself: no barrier, and 72 KB is cheap next to

@@ -61,10 +61,12 @@ class BertSelfAttention(nn.Module):
         return torch.matmul(p, v).transpose(1, 2).reshape(B, L, H)
 
 
-class BertSelfOutput(nn.Module):
-    def __init__(self, c):
+class DenseLayerNorm(nn.Module):
+    """BertSelfOutput and BertOutput: dense -> dropout -> + residual -> LayerNorm."""
+
+    def __init__(self, c, d_in):
         super().__init__()
-        self.dense = nn.Linear(c["hidden_size"], c["hidden_size"])
+        self.dense = nn.Linear(d_in, c["hidden_size"])
         self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
         self.dropout = nn.Dropout(c["hidden_dropout_prob"])
 
@@ -76,7 +78,7 @@ class BertAttention(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.self = BertSelfAttention(c)
-        self.output = BertSelfOutput(c)
+        self.output = DenseLayerNorm(c, c["hidden_size"])
 
     def forward(self, x, add_mask):
         return self.output(self.self(x, add_mask), x)
@@ -92,23 +94,12 @@ class BertIntermediate(nn.Module):
         return F.gelu(self.dense(x))          # exact (erf) GELU = HF "gelu"
 
 
-class BertOutput(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.dense = nn.Linear(c["intermediate_size"], c["hidden_size"])
-        self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
-        self.dropout = nn.Dropout(c["hidden_dropout_prob"])
-
-    def forward(self, h, inp):
-        return self.LayerNorm(self.dropout(self.dense(h)) + inp)
-
-
 class BertLayer(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.attention = BertAttention(c)
         self.intermediate = BertIntermediate(c)
-        self.output = BertOutput(c)
+        self.output = DenseLayerNorm(c, c["intermediate_size"])
 
     def forward(self, x, add_mask):
         a = self.attention(x, add_mask)
