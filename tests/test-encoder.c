@@ -178,6 +178,39 @@ static void batch_invariance(const char *name, int threads) {
   g_free(dir);
 }
 
+/* Threads inside the forward pass (products, attention heads, row-wise ops) must
+ * not change a single bit: a mixed batch with 1 and with 2 threads. */
+static void thread_invariance(const char *name) {
+  char *dir = g_strdup_printf(FIX "%s", name);
+  GError *err = NULL;
+  nlp_model *m = nlp_model_open(dir, &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+  const nlp_model_config *c = nlp_model_get_config(m);
+  size_t H = c->hidden_size, n = 24, T = 0, lengths[24];
+  GRand *r = g_rand_new_with_seed(7);
+  for (size_t i = 0; i < n; i++) T += lengths[i] = (size_t)g_rand_int_range(r, 1, 90);
+  int32_t *ids = g_new(int32_t, T);
+  for (size_t i = 0; i < T; i++) ids[i] = g_rand_int_range(r, 0, (gint32)c->vocab_size);
+  g_rand_free(r);
+  float *out[2];
+  for (int th = 1; th <= 2; th++) {
+    nlp_forward_ctx *ctx = nlp_forward_ctx_new(m, th);
+    nlp_forward_input in = {n, lengths, ids, NULL};
+    out[th - 1] = g_new(float, T * H);
+    CU_ASSERT_FATAL(nlp_model_forward(m, ctx, &in, out[th - 1], &err));
+    nlp_forward_ctx_free(ctx);
+  }
+  CU_ASSERT(memcmp(out[0], out[1], T * H * sizeof(float)) == 0);
+  g_free(out[0]); g_free(out[1]); g_free(ids);
+  nlp_model_free(m);
+  g_free(dir);
+}
+
+static void test_thread_invariance(void) {
+  thread_invariance("bert-seqcls-f32");
+  thread_invariance("roberta-seqcls-f32");
+}
+
 static void test_batch_invariance(void) {
   batch_invariance("bert-seqcls-f32", 1);
   batch_invariance("roberta-seqcls-f32", 2);
@@ -388,6 +421,7 @@ static void register_suites(void) {
   CU_add_test(s, "ELECTRA seq-cls, embeddings_project", test_electra_seqcls);
   s = CU_add_suite("encoder behaviour", NULL, NULL);
   CU_add_test(s, "batch of 32 vs batch of 1", test_batch_invariance);
+  CU_add_test(s, "1 vs 2 threads: identical bits", test_thread_invariance);
   CU_add_test(s, "unsupported configs and mismatched weights", test_refusals);
   CU_add_test(s, "bad input ids", test_bad_input);
   CU_add_test(s, "nlpipe forward CLI", test_cli_forward);

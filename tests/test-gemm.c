@@ -68,12 +68,15 @@ static void test_linear(void) {
 }
 
 /* The prepacked Linear against the double-precision reference, on shapes that cross
- * its blocking (6-row tiles, 16-column panels, 256-deep reduction blocks, 72-row
- * blocks), and its two promises: a row's result is bitwise the same whether it is
+ * its blocking (6- and 12-row tiles, 16-column panels, 256-deep reduction blocks,
+ * 72-row blocks), and its promises: a row's result is bitwise the same whether it is
  * computed alone or among many rows, and with 1 or 2 threads. */
 static void test_packed_linear(void) {
-  static const size_t shapes[][3] = {{1, 1, 1},    {5, 16, 16},  {7, 17, 33},   {13, 300, 15},
-                                     {73, 257, 40}, {150, 513, 97}, {44, 768, 64}};
+  static const size_t shapes[][3] = {{1, 1, 1},     {5, 16, 16},    {7, 17, 33},  {13, 300, 15},
+                                     {73, 257, 40}, {150, 513, 97}, {44, 768, 64}, {11, 40, 48},
+                                     {84, 70, 31}};
+  int other_kernel_checked = 0;
+  fprintf(stderr, "\n    kernel %s", nlp_packed_linear_kernel());
   GRand *r = g_rand_new_with_seed(11);
   for (size_t s = 0; s < G_N_ELEMENTS(shapes); s++) {
     size_t n = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
@@ -100,9 +103,18 @@ static void test_packed_linear(void) {
       alone_same = alone_same && memcmp(row, y + i * out, out * sizeof(float)) == 0;
     }
     CU_ASSERT(alone_same);
+    /* the other kernel (AVX2 where AVX-512 is in use) gives the same bits */
+    if (nlp_packed_linear_use_avx512(false) != nlp_packed_linear_use_avx512(true)) {
+      nlp_packed_linear_use_avx512(false);
+      nlp_packed_linear(x, n, in, packed, s % 2 ? b : NULL, out, y2, 1);
+      nlp_packed_linear_use_avx512(true);
+      CU_ASSERT(memcmp(y, y2, n * out * sizeof(float)) == 0);
+      other_kernel_checked++;
+    }
     g_free(x); g_free(w); g_free(b); g_free(y); g_free(y2); g_free(ref); g_free(row);
     g_aligned_free(packed);
   }
+  if (other_kernel_checked) fprintf(stderr, ", same bits as avx2 6x16 on %d shapes", other_kernel_checked);
   g_rand_free(r);
 }
 

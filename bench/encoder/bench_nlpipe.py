@@ -4,7 +4,7 @@
 
   bench_nlpipe.py MODEL_DIR INPUT.txt BATCH THREADS [--passes 3] [--warmup 64]
                   [--limit N] [--check REF.jsonl] [--nlpipe build/nlpipe] [--peers DIR]
-                  [--split batches|gemm]
+                  [--split gemm|batches]
 
 Each pass is one `nlpipe forward MODEL_DIR --output logits --batch-size B --threads T`
 process fed the warm-up sentences then the input (file order, chunks of B, end to
@@ -59,7 +59,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=16)
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--check")
-    ap.add_argument("--split", default="batches")
+    ap.add_argument("--split", default="gemm")  # nlpipe forward's default
     ap.add_argument("--nlpipe", default=os.path.join(ROOT, "build", "nlpipe"))
     ap.add_argument("--peers", default=os.environ.get("PEERS", "/work/scratch/peers"))
     a = ap.parse_args()
@@ -93,6 +93,7 @@ def main():
            "model": os.path.basename(os.path.normpath(a.model_dir)), "passes": [round(x, 4) for x in times],
            "tokens": sum(lens), "padded_tokens": sum(lens), "gflop": round(flops / 1e9, 3),
            "gflop_per_s": round(flops / 1e9 / sec, 2), "split": a.split,
+           "binary": os.path.relpath(a.nlpipe, ROOT),
            "time_to_first_result_s": round(statistics.median(firsts), 4),
            "peak_rss_mb": round(max(rss), 1), "model_file_mb": round(model_mb, 1),
            "rss_ratio": round(max(rss) / model_mb, 3), "loadavg": os.getloadavg()[0]}

@@ -4,7 +4,8 @@
 #   PEERS=/work/scratch/peers bash bench/encoder/run.sh
 # Env knobs: PEERS (a writable copy of ../shared/bench/peers, set up, with
 # models/$SIZE), SIZE (base), LIMIT (256 sentences), PASSES (3), THREADS ("1 2"),
-# BATCHES ("1 32"), ENGINES ("nlpipe ort torch"; also nlpipe-gemm = threads inside GEMM), OUT (results file, JSON lines).
+# BATCHES ("1 32"), ENGINES ("nlpipe ort torch"; also nlpipe-batches = one worker per thread
+# instead of threads inside each batch, and nlpipe-base = NLPIPE_BASE, another build, the same way), OUT (results file, JSON lines).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -31,7 +32,8 @@ for t in $THREADS; do
       echo "== $SIZE threads=$t batch=$b $e (load $(cut -d' ' -f1 /proc/loadavg))" >&2
       case $e in
         nlpipe) cmd=(/usr/bin/python3 "$here/bench_nlpipe.py" --peers "$PEERS") ;;
-        nlpipe-gemm) cmd=(/usr/bin/python3 "$here/bench_nlpipe.py" --peers "$PEERS" --split gemm) ;;
+        nlpipe-batches) cmd=(/usr/bin/python3 "$here/bench_nlpipe.py" --peers "$PEERS" --split batches) ;;
+        nlpipe-base) cmd=(/usr/bin/python3 "$here/bench_nlpipe.py" --peers "$PEERS" --nlpipe "$NLPIPE_BASE") ;;
         torch) cmd=(/usr/bin/python3 "$PEERS/bench_torch.py") ;;
         ort) cmd=(node "$PEERS/bench_ort.mjs") ;;
       esac

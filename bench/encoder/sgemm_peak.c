@@ -1,7 +1,7 @@
 /* sgemm_peak.c — the roof for the encoder benchmark: BLIS sgemm GFLOP/s through
  * nlp_gemm (same kernel selection as nlpipe) on 1024^3 and on the encoder's own
  * shapes, and the same shapes through the prepacked Linear the encoder layers use
- * (engine "packed"), for 1 and 2 threads. Best of 5, weights warm in cache (the real
+ * (engine "packed", each kernel the CPU runs: AVX-512 and AVX2), for 1 and 2 threads. Best of 5, weights warm in cache (the real
  * model streams them). One JSON line per measurement. Built by run.sh:
  *   gcc -O2 -march=x86-64-v3 -fopenmp -Icore -I/usr/include/x86_64-linux-gnu \
  *       bench/encoder/sgemm_peak.c core/tensor/gemm.c core/tensor/packed-linear.c \
@@ -51,13 +51,20 @@ int main(void) {
       nlp_packed_linear_pack(w, n, k, wp);
       nlp_gemm_linear(a, m, k, w, NULL, n, y, th);
       nlp_packed_linear(a, m, k, wp, NULL, n, y, th);
-      for (int packed = 0; packed < 2; packed++) {
+      /* BLIS, then the prepacked Linear with each kernel this CPU runs */
+      bool wide = nlp_packed_linear_use_avx512(true);
+      for (int v = 0; v < (wide ? 3 : 2); v++) {
+        bool packed = v > 0;
+        if (packed) nlp_packed_linear_use_avx512(v == 1);
         double best = best_time(packed, a, m, k, w, wp, n, y, th);
-        printf("{\"engine\": \"%s\", \"blis_arch\": \"%s\", \"threading\": \"%s\", "
-               "\"threads\": %d, \"m\": %zu, \"n\": %zu, \"k\": %zu, \"gflop_per_s\": %.1f}\n",
-               packed ? "packed" : "sgemm", nlp_compute_blis_arch(), nlp_compute_blis_threading(),
-               th, m, n, k, 2.0 * (double)(m * n * k) / best / 1e9);
+        printf("{\"engine\": \"%s\", \"kernel\": \"%s\", \"blis_arch\": \"%s\", "
+               "\"threading\": \"%s\", \"threads\": %d, \"m\": %zu, \"n\": %zu, \"k\": %zu, "
+               "\"gflop_per_s\": %.1f}\n",
+               packed ? "packed" : "sgemm", packed ? nlp_packed_linear_kernel() : "blis",
+               nlp_compute_blis_arch(), nlp_compute_blis_threading(), th, m, n, k,
+               2.0 * (double)(m * n * k) / best / 1e9);
       }
+      nlp_packed_linear_use_avx512(true);
       free(wp);
       fflush(stdout);
       free(a); free(w); free(y);

@@ -8,6 +8,9 @@
  * neighbours. Post-LN blocks as in BERT: x = LN(x + Attn(x)); x = LN(x + FFN(x)). */
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "model/model-internal.h"
 #include "tensor/gemm.h"
@@ -26,7 +29,7 @@ void nlp_forward_ctx_free(nlp_forward_ctx *ctx) {
   if (!ctx) return;
   g_free(ctx->q); g_free(ctx->k); g_free(ctx->v);
   g_free(ctx->inter); g_free(ctx->scores); g_free(ctx->emb);
-  g_free(ctx->seq_a); g_free(ctx->seq_b);
+  g_free(ctx->seq_a); g_free(ctx->seq_b); g_free(ctx->seq_start);
   g_free(ctx);
 }
 
@@ -53,14 +56,16 @@ void nlp_forward_ctx_ensure(nlp_forward_ctx *ctx, size_t t, size_t n, size_t l) 
   }
   if (l > ctx->cap_len) {
     g_free(ctx->scores);
-    ctx->scores = g_new(float, l * l);
+    /* one L x L score block per thread: attention runs heads in parallel */
+    ctx->scores = g_new(float, (size_t)ctx->threads * l * l);
     ctx->cap_len = l;
   }
   if (n > ctx->cap_seqs) {
     size_t cap = MAX(n, ctx->cap_seqs * 2);
-    g_free(ctx->seq_a); g_free(ctx->seq_b);
+    g_free(ctx->seq_a); g_free(ctx->seq_b); g_free(ctx->seq_start);
     ctx->seq_a = g_new(float, cap * H);
     ctx->seq_b = g_new(float, cap * H);
+    ctx->seq_start = g_new(size_t, cap);
     ctx->cap_seqs = cap;
   }
 }
@@ -105,23 +110,37 @@ static void embed(const nlp_model *m, const nlp_forward_input *in, float *out) {
   nlp_op_layer_norm(out, t, E, m->emb_norm.gamma, m->emb_norm.beta, c->layer_norm_eps, out);
 }
 
-/* softmax(Q K^T / sqrt(d)) V for each sequence and head, on its own length.
- * The per-head products are small (L x L x d); they run single-threaded. */
+static int thread_index(void) {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+/* With threads inside the products (ctx->threads > 1) the steps between them are
+ * threaded too, else they would be the serial part that caps the speed-up at batch
+ * 1. Each (sequence, head) block and each row is computed by one thread exactly as
+ * it would be alone, so the numbers do not depend on the thread count. */
+
+/* softmax(Q K^T / sqrt(d)) V for each sequence and head, on its own length; the
+ * (sequence, head) pairs are shared among the threads, each with its own scores. */
 static void attention(const nlp_model *m, nlp_forward_ctx *ctx, const nlp_forward_input *in) {
   const nlp_model_config *c = m->cfg;
-  size_t H = c->hidden_size, nh = c->num_heads, d = H / nh, off = 0;
+  size_t H = c->hidden_size, nh = c->num_heads, d = H / nh, pairs = in->n_seqs * nh;
   float scale = 1.0f / sqrtf((float)d);
-  for (size_t s = 0; s < in->n_seqs; s++) {
-    size_t L = in->lengths[s];
-    for (size_t h = 0; h < nh; h++) {
-      const float *q = ctx->q + off * H + h * d, *k = ctx->k + off * H + h * d;
-      const float *v = ctx->v + off * H + h * d;
-      nlp_gemm(false, true, L, L, d, 1.0f, q, H, k, H, 0.0f, ctx->scores, L, 1);
-      nlp_op_softmax(ctx->scores, L, L, scale);
-      nlp_gemm(false, false, L, d, L, 1.0f, ctx->scores, L, v, H, 0.0f,
-               ctx->attn + off * H + h * d, H, 1);
-    }
-    off += L;
+  bool parallel = ctx->threads > 1 && pairs > 1;
+  (void)parallel; /* read only by the pragma */
+#pragma omp parallel for num_threads(ctx->threads) schedule(dynamic, 1) if (parallel)
+  for (size_t p = 0; p < pairs; p++) {
+    size_t s = p / nh, h = p % nh, L = in->lengths[s], off = ctx->seq_start[s];
+    float *scores = ctx->scores + (size_t)thread_index() * ctx->cap_len * ctx->cap_len;
+    const float *q = ctx->q + off * H + h * d, *k = ctx->k + off * H + h * d;
+    const float *v = ctx->v + off * H + h * d;
+    nlp_gemm(false, true, L, L, d, 1.0f, q, H, k, H, 0.0f, scores, L, 1);
+    nlp_op_softmax(scores, L, L, scale);
+    nlp_gemm(false, false, L, d, L, 1.0f, scores, L, v, H, 0.0f, ctx->attn + off * H + h * d, H,
+             1);
   }
 }
 
@@ -133,22 +152,47 @@ static void activation(nlp_activation act, float *x, size_t n) {
   }
 }
 
+/* Below this many floats a fork/join costs more than the second thread saves. */
+#define PARALLEL_MIN_FLOATS 16384
+
+/* the activation over T rows of I, rows split among the threads */
+static void activation_rows(const nlp_forward_ctx *ctx, nlp_activation act, float *x, size_t t,
+                            size_t I) {
+  int nw = ctx->threads > 1 && t * I >= PARALLEL_MIN_FLOATS ? ctx->threads : 1;
+#pragma omp parallel for num_threads(nw) schedule(static) if (nw > 1)
+  for (int w = 0; w < nw; w++) {
+    size_t r0 = t * (size_t)w / (size_t)nw, r1 = t * (size_t)(w + 1) / (size_t)nw;
+    activation(act, x + r0 * I, (r1 - r0) * I);
+  }
+}
+
+/* x = LN(x + y) over T rows of H, rows split among the threads */
+static void add_layer_norm_rows(const nlp_forward_ctx *ctx, const float *y, float *x, size_t t,
+                                const nlp_norm *norm) {
+  const nlp_model_config *c = ctx->model->cfg;
+  size_t H = c->hidden_size;
+  int nw = ctx->threads > 1 && t * H >= PARALLEL_MIN_FLOATS ? ctx->threads : 1;
+#pragma omp parallel for num_threads(nw) schedule(static) if (nw > 1)
+  for (int w = 0; w < nw; w++) {
+    size_t r0 = t * (size_t)w / (size_t)nw, r1 = t * (size_t)(w + 1) / (size_t)nw;
+    nlp_op_add_layer_norm(y + r0 * H, x + r0 * H, r1 - r0, H, norm->gamma, norm->beta,
+                          c->layer_norm_eps, x + r0 * H);
+  }
+}
+
 static void encoder_layer(const nlp_model *m, nlp_forward_ctx *ctx, const nlp_encoder_layer *L,
                           const nlp_forward_input *in, size_t t, float *x) {
   const nlp_model_config *c = m->cfg;
-  size_t H = c->hidden_size;
   nlp_linear_apply(ctx, &L->q, x, t, ctx->q);
   nlp_linear_apply(ctx, &L->k, x, t, ctx->k);
   nlp_linear_apply(ctx, &L->v, x, t, ctx->v);
   attention(m, ctx, in);
   nlp_linear_apply(ctx, &L->attn_out, ctx->attn, t, ctx->tmp);
-  nlp_op_add_layer_norm(ctx->tmp, x, t, H, L->attn_norm.gamma, L->attn_norm.beta,
-                        c->layer_norm_eps, x);
+  add_layer_norm_rows(ctx, ctx->tmp, x, t, &L->attn_norm);
   nlp_linear_apply(ctx, &L->ffn_in, x, t, ctx->inter);
-  activation(c->hidden_act, ctx->inter, t * c->intermediate_size);
+  activation_rows(ctx, c->hidden_act, ctx->inter, t, c->intermediate_size);
   nlp_linear_apply(ctx, &L->ffn_out, ctx->inter, t, ctx->tmp);
-  nlp_op_add_layer_norm(ctx->tmp, x, t, H, L->out_norm.gamma, L->out_norm.beta,
-                        c->layer_norm_eps, x);
+  add_layer_norm_rows(ctx, ctx->tmp, x, t, &L->out_norm);
 }
 
 static bool check_input(const nlp_model *m, const nlp_forward_input *in, size_t *tokens,
@@ -192,6 +236,7 @@ bool nlp_model_forward(const nlp_model *m, nlp_forward_ctx *ctx, const nlp_forwa
   if (!check_input(m, in, &t, &max_len, error)) return false;
   if (t == 0) return true;
   nlp_forward_ctx_ensure(ctx, t, in->n_seqs, max_len);
+  for (size_t s = 0, off = 0; s < in->n_seqs; off += in->lengths[s++]) ctx->seq_start[s] = off;
   const nlp_model_config *c = m->cfg;
   if (m->emb_project.w) {
     embed(m, in, ctx->emb);

@@ -46,6 +46,7 @@ struct nlp_forward_ctx {
   float *q, *k, *v, *inter, *scores, *emb; /* per-token buffers, owned */
   float *attn, *tmp;      /* aliases of q and k, see nlp_forward_ctx_ensure */
   float *seq_a, *seq_b;   /* n_seqs x hidden, for the pooled heads */
+  size_t *seq_start;      /* n_seqs: first packed token of each sequence */
 };
 
 /* Grows CTX's buffers to hold T tokens, N sequences and sequences of L tokens. */

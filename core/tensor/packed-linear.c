@@ -1,16 +1,18 @@
-/* packed-linear.c — the prepacked-weight Linear: 16-column weight panels, a 6 x 16 FMA
- * register tile, activations read in place. See packed-linear.h for why it exists. */
+/* packed-linear.c — the prepacked-weight Linear: 16-column weight panels, a 6 x 16
+ * AVX2/FMA register tile or, where the CPU has AVX-512, a 12 x 16 one; activations
+ * repacked per row block. See packed-linear.h for why it exists. */
 #include "tensor/packed-linear.h"
 
 #include <immintrin.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NR 16  /* panel width: two 8-float AVX registers */
 #define MR 6   /* rows per tile: 12 accumulators + 2 weight registers + 1 broadcast */
 #define KC 256 /* reduction block: one panel block (16 KB) stays in L1 across the rows */
 #define MC 72  /* row block: an MC x KC activation block (72 KB) stays in L2 */
-_Static_assert(MC % MR == 0, "a row block is whole tiles");
+_Static_assert(MC % (2 * MR) == 0, "a row block is whole tiles of either kernel");
 
 size_t nlp_packed_linear_size(size_t out, size_t in) { return (out + NR - 1) / NR * NR * in; }
 
@@ -93,6 +95,79 @@ static inline __attribute__((always_inline)) void tile(int R, size_t kc, const f
   }
 }
 
+/* The AVX-512 tile: one 16-float register per row, so 12 rows (two 6-row slivers of
+ * the same packing, a0 and a1) fit in 12 accumulators. Per step it loads the panel row
+ * once for 12 FMAs where the AVX2 tile loads it (in two halves) for 6 rows, and it
+ * issues half the instructions per multiply-add. Lane j of row r computes exactly what
+ * the AVX2 tile's lane does (a zero start, one FMA per k in order, then c +=), so the
+ * two kernels give the same bits. */
+#define MR512 (2 * MR)
+static inline __attribute__((always_inline, target("avx512f"))) void
+tile512(int R, size_t kc, const float *a0, const float *a1, const float *bp, float *c,
+        size_t ldc, size_t cols, const float *pf, size_t pf_next, size_t pf_step) {
+  __m512 acc[MR512];
+#pragma GCC unroll 12
+  for (int r = 0; r < R; r++) {
+    acc[r] = _mm512_setzero_ps();
+    _mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
+  }
+  for (size_t k = 0; k < kc; k++) {
+    if (pf && k == pf_next) {
+      _mm_prefetch((const char *)(pf + k * NR), _MM_HINT_T0);
+      pf_next += pf_step;
+    }
+    __m512 b = _mm512_load_ps(bp + k * NR);
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) {
+      const float *ar = r < MR ? a0 + k * MR + r : a1 + k * MR + (r - MR);
+      acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(*ar), b, acc[r]);
+    }
+  }
+  __mmask16 m = cols == NR ? (__mmask16)0xffff : (__mmask16)((1u << cols) - 1);
+#pragma GCC unroll 12
+  for (int r = 0; r < R; r++) {
+    float *cr = c + (size_t)r * ldc;
+    _mm512_mask_storeu_ps(cr, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, cr), acc[r]));
+  }
+}
+
+/* PF: the next panel block, fetched by all the tiles of a panel together (tile t of
+ * nt takes lines t, t + nt, ...), so the stream from DRAM is spread over the panel's
+ * whole time rather than crowded into its first tile. */
+#define TILE512_CASE(n) \
+  case n: tile512(n, kc, a, a + kc * MR, bp, c, ldc, cols, pf, pf_first, pf_step); break;
+__attribute__((target("avx512f"))) static void tile_rows512(size_t rows, size_t kc,
+                                                             const float *a, const float *bp,
+                                                             float *c, size_t ldc, size_t cols,
+                                                             const float *pf, size_t pf_first,
+                                                             size_t pf_step) {
+  switch (rows) {
+    TILE512_CASE(12) TILE512_CASE(11) TILE512_CASE(10) TILE512_CASE(9) TILE512_CASE(8)
+    TILE512_CASE(7) TILE512_CASE(6) TILE512_CASE(5) TILE512_CASE(4) TILE512_CASE(3)
+    TILE512_CASE(2)
+  default: tile512(1, kc, a, a + kc * MR, bp, c, ldc, cols, pf, pf_first, pf_step); break;
+  }
+}
+
+static bool avx512_on, avx512_chosen;
+
+bool nlp_packed_linear_use_avx512(bool on) {
+  avx512_on = on && __builtin_cpu_supports("avx512f");
+  avx512_chosen = true;
+  return avx512_on;
+}
+
+/* The first product picks the kernel; NLPIPE_PACKED_KERNEL=avx2 keeps AVX2 (to compare). */
+static void choose_kernel(void) {
+  const char *env = getenv("NLPIPE_PACKED_KERNEL");
+  nlp_packed_linear_use_avx512(!env || strcmp(env, "avx2") != 0);
+}
+
+const char *nlp_packed_linear_kernel(void) {
+  if (!avx512_chosen) choose_kernel();
+  return avx512_on ? "avx512 12x16" : "avx2 6x16";
+}
+
 static void tile_rows(size_t rows, size_t kc, const float *a, const float *bp, float *c,
                       size_t ldc, size_t cols, const float *pf) {
   /* The first tile of a panel also fetches the next panel block (contiguous in the
@@ -120,6 +195,9 @@ void nlp_packed_linear(const float *x, size_t n, size_t in, const float *packed,
     else memset(y + i * out, 0, out * sizeof(float));
   }
   size_t panels = (out + NR - 1) / NR;
+  if (!avx512_chosen) choose_kernel();
+  bool wide = avx512_on;
+  size_t mr = wide ? MR512 : MR;
   /* Threads take whole panels (static schedule: the same panels in every block, so
    * no barrier is needed between reduction blocks and the sums do not depend on the
    * thread count). Below ~1 MFLOP a second thread costs more than it brings. */
@@ -140,9 +218,15 @@ void nlp_packed_linear(const float *x, size_t n, size_t in, const float *packed,
           const float *bp = packed + block_offset(k0, kc, panels, p);
           size_t cols = p * NR + NR <= out ? NR : out - p * NR;
           bool last = p + 1 == panels && k0 + kc >= in; /* nothing after it to prefetch */
-          for (size_t i = i0; i < i1; i += MR)
-            tile_rows(i1 - i < MR ? i1 - i : MR, kc, rows_packed + (i - i0) * kc, bp,
-                      y + i * out + p * NR, out, cols, i == i0 && !last ? bp + kc * NR : NULL);
+          size_t nt = (i1 - i0 + mr - 1) / mr;
+          for (size_t i = i0; i < i1; i += mr) {
+            size_t rows = i1 - i < mr ? i1 - i : mr;
+            const float *a = rows_packed + (i - i0) * kc, *next = last ? NULL : bp + kc * NR;
+            if (wide)
+              tile_rows512(rows, kc, a, bp, y + i * out + p * NR, out, cols, next, (i - i0) / mr, nt);
+            else
+              tile_rows(rows, kc, a, bp, y + i * out + p * NR, out, cols, i == i0 ? next : NULL);
+          }
         }
       }
     }
