@@ -42,4 +42,4 @@ for t in $THREADS; do
     done
   done
 done
-/usr/bin/python3 "$PEERS/make_table.py" "$OUT" || true
+/usr/bin/python3 "$here/table.py" "$OUT"
