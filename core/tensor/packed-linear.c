@@ -4,6 +4,7 @@
 #include "tensor/packed-linear.h"
 
 #include <immintrin.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,14 +158,21 @@ bool nlp_packed_linear_use_avx512(bool on) {
   return avx512_on;
 }
 
-/* The first product picks the kernel; NLPIPE_PACKED_KERNEL=avx2 keeps AVX2 (to compare). */
-static void choose_kernel(void) {
+/* The first product picks the kernel, once per process even when several threads start
+ * at the same time, unless nlp_packed_linear_use_avx512 chose before;
+ * NLPIPE_PACKED_KERNEL=avx2 keeps AVX2 (to compare). */
+static void choose_kernel_once(void) {
   const char *env = getenv("NLPIPE_PACKED_KERNEL");
-  nlp_packed_linear_use_avx512(!env || strcmp(env, "avx2") != 0);
+  if (!avx512_chosen) nlp_packed_linear_use_avx512(!env || strcmp(env, "avx2") != 0);
+}
+
+static void choose_kernel(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, choose_kernel_once);
 }
 
 const char *nlp_packed_linear_kernel(void) {
-  if (!avx512_chosen) choose_kernel();
+  choose_kernel();
   return avx512_on ? "avx512 12x16" : "avx2 6x16";
 }
 
@@ -195,7 +203,7 @@ void nlp_packed_linear(const float *x, size_t n, size_t in, const float *packed,
     else memset(y + i * out, 0, out * sizeof(float));
   }
   size_t panels = (out + NR - 1) / NR;
-  if (!avx512_chosen) choose_kernel();
+  choose_kernel();
   bool wide = avx512_on;
   size_t mr = wide ? MR512 : MR;
   /* Threads take whole panels (static schedule: the same panels in every block, so

@@ -68,7 +68,8 @@ def parse():
                     help="torch intra-op threads (stage 1 used 1, stage 2 used 2)")
     ap.add_argument("--init", default="",
                     help="continued pretraining: start from the weights of this checkpoint "
-                         "(a previous stage's ckpt.pt), with a fresh optimizer and schedule")
+                         "(a previous stage's ckpt.pt, or an exported model.safetensors), "
+                         "with a fresh optimizer and schedule")
     ap.add_argument("--replay-replans", default="",
                     help="exact reproduction: JSON list of re-plans from a previous run's "
                          "dev_report.json / MODEL_CARD ('[]' for none); applies exactly those "
@@ -149,7 +150,18 @@ def main():
     torch.manual_seed(a.seed)
     model = BertForMaskedLM({"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0})
     model.init_weights(torch.Generator().manual_seed(a.seed))
-    if a.init:
+    if a.init.endswith(".safetensors"):
+        # stage 3 starts from the committed (f16) export, so it needs no earlier scratch files
+        from safetensors_io import load_file
+        tensors, _ = load_file(a.init)
+        sd = {k: torch.from_numpy(t.astype(np.float32)) for k, t in tensors.items()}
+        # the export keeps only the 128 trained positions; the rest stay as initialised
+        pos = "bert.embeddings.position_embeddings.weight"
+        full = model.state_dict()[pos].clone()
+        full[:sd[pos].shape[0]] = sd[pos]
+        sd[pos] = full
+        model.load_state_dict(sd, strict=True)
+    elif a.init:
         model.load_state_dict(torch.load(a.init)["model"])
     decay, no_decay = [], []
     for n, p in model.named_parameters():
