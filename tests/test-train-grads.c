@@ -14,6 +14,7 @@
 #include "tensor/ops.h"
 #include "tensor/safetensors.h"
 #include "train/backward.h"
+#include "train/embeddings.h"
 #include "train/heads.h"
 #include "train/layer.h"
 
@@ -439,6 +440,66 @@ static void test_training_forward_matches_model(void) {
   }
 }
 
+/* The trainable embedding block: its forward is the frozen one's, and its gradients
+ * (LayerNorm, then rows scattered to the word / position / type tables, a word that
+ * occurs twice summing both) match central finite differences of
+ * loss = sum(out * R) for a fixed random R. */
+static double emb_loss(nlp_train_embeddings *e, const size_t *lens, const int32_t *ids,
+                       const int32_t *types, const float *r, size_t T, float *out) {
+  nlp_train_embeddings_forward(e, 2, lens, ids, types, out);
+  double l = 0;
+  for (size_t i = 0; i < T * e->H; i++) l += (double)out[i] * r[i];
+  return l;
+}
+
+static void test_embeddings(void) {
+  GError *err = NULL;
+  nlp_model *m = nlp_model_open("tests/fixtures/encoder/bert-seqcls-f32", &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+  size_t H = nlp_model_get_config(m)->hidden_size, lens[2] = {4, 3}, T = 7;
+  int32_t ids[7] = {2, 17, 9, 17, 3, 9, 5}, types[7] = {0, 0, 0, 0, 1, 1, 1};
+  nlp_param_set *set = nlp_param_set_new();
+  nlp_train_embeddings e;
+  CU_ASSERT_TRUE_FATAL(nlp_train_embeddings_from_model(&e, set, m, &err));
+  float *out = g_new(float, T * H), *want = g_new(float, T * H), *r = g_new(float, T * H);
+  nlp_forward_input in = {2, lens, ids, types};
+  CU_ASSERT_TRUE_FATAL(nlp_train_embed(m, &in, want, &err));
+  nlp_train_embeddings_forward(&e, 2, lens, ids, types, out);
+  double fwd = 0; /* the training LayerNorm keeps its tape: same maths, other rounding */
+  for (size_t i = 0; i < T * H; i++) fwd = fmax(fwd, fabs(out[i] - want[i]));
+  CU_ASSERT(fwd <= 1e-5);
+  GRand *g = g_rand_new_with_seed(5);
+  for (size_t i = 0; i < T * H; i++) r[i] = (float)g_rand_double_range(g, -1, 1);
+  g_rand_free(g);
+  nlp_param_zero_grad(set);
+  emb_loss(&e, lens, ids, types, r, T, out);
+  memcpy(want, r, T * H * sizeof(float));
+  nlp_train_embeddings_backward(&e, 2, lens, ids, types, want);
+  /* (tensor, element): word 17 (twice), word 9 (in both sequences), an unused word,
+   * position 0 (both sequences), type 1, LayerNorm gamma and beta */
+  struct { nlp_param *p; size_t i; } probe[] = {
+      {e.word, 17 * H + 1}, {e.word, 9 * H + H - 1}, {e.word, 40 * H}, {e.pos, 2},
+      {e.type, H + 3},      {e.ln_g, 4},             {e.ln_b, 5}};
+  double worst = 0;
+  for (size_t k = 0; k < G_N_ELEMENTS(probe); k++) {
+    float *w = probe[k].p->w + probe[k].i, keep = *w, h = 1e-2f;
+    *w = keep + h;
+    double lp = emb_loss(&e, lens, ids, types, r, T, out);
+    *w = keep - h;
+    double lm = emb_loss(&e, lens, ids, types, r, T, out);
+    *w = keep;
+    double fd = (lp - lm) / (2.0 * h), got = probe[k].p->g[probe[k].i];
+    worst = fmax(worst, fabs(got - fd) / fmax(fabs(fd), 1e-2));
+  }
+  fprintf(stderr, "\n    worst relative error vs finite differences %.2g", worst);
+  CU_ASSERT(worst < 2e-2);
+  CU_ASSERT(e.word->g[40 * H] == 0.0f); /* a word the batch does not use gets nothing */
+  nlp_train_embeddings_clear(&e);
+  nlp_param_set_free(set);
+  nlp_model_free(m);
+  g_free(out); g_free(want); g_free(r);
+}
+
 static void register_suites(void) {
   CU_pSuite s = CU_add_suite("train: gradients vs torch autograd", suite_init, suite_clean);
   CU_add_test(s, "layer norm", test_layer_norm);
@@ -457,6 +518,7 @@ static void register_suites(void) {
   CU_add_test(s, "AdamW, schedule, clipping", test_adamw);
   s = CU_add_suite("train: forward", NULL, NULL);
   CU_add_test(s, "training forward == nlp_model_forward", test_training_forward_matches_model);
+  CU_add_test(s, "trainable embeddings: forward, gradients by finite differences", test_embeddings);
 }
 
 int main(void) { return nlp_test_main(register_suites); }

@@ -242,6 +242,42 @@ static void test_unfreeze_backbone(void) {
   g_free(out);
 }
 
+/* --train-embeddings: the word vectors of tokens in the training set move, the
+ * backbone written loads and `nlpipe eval` reproduces the dev score; without every
+ * layer unfrozen the option is refused. */
+static void test_train_embeddings(void) {
+  char *out = train("cls.json", "emb",
+                    (const char *const[]){"--unfreeze-top", "2", "--train-embeddings", "--epochs",
+                                          "2", NULL});
+  char *bb = g_build_filename(out, "backbone", NULL);
+  nlp_model *m = nlp_model_open(bb, NULL), *orig = nlp_model_open(FIX "tiny-bert", NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(orig);
+  const nlp_tensor *a = nlp_model_find_tensor(m, "bert.embeddings.word_embeddings.weight");
+  const nlp_tensor *b = nlp_model_find_tensor(orig, "bert.embeddings.word_embeddings.weight");
+  CU_ASSERT_NOT_EQUAL(memcmp(a->data, b->data, a->numel * sizeof(float)), 0);
+  a = nlp_model_find_tensor(m, "bert.embeddings.LayerNorm.weight");
+  b = nlp_model_find_tensor(orig, "bert.embeddings.LayerNorm.weight");
+  CU_ASSERT_NOT_EQUAL(memcmp(a->data, b->data, a->numel * sizeof(float)), 0);
+  nlp_model_free(m);
+  nlp_model_free(orig);
+  json_object *h = head_json(out), *e = eval_json(out, FIX "cls-dev.jsonl");
+  CU_ASSERT_DOUBLE_EQUAL(get_metric(e, NULL, "accuracy"), dev_metric(h, "accuracy"), 1e-9);
+  json_object_put(h);
+  json_object_put(e);
+  g_free(bb);
+  g_free(out);
+  char *cfg = g_strconcat(FIX, "cls.json", NULL), *o2 = out_dir("emb-refused");
+  nlp_test_run r = nlp_test_run_nlpipe(
+      NULL, (const char *const[]){"train", cfg, "--output", o2, "--unfreeze-top", "1",
+                                  "--train-embeddings", NULL});
+  CU_ASSERT_EQUAL(r.status, 2);
+  CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "train_embeddings needs every layer trainable: unfreeze_top 2"));
+  nlp_test_run_clear(&r);
+  g_free(cfg);
+  g_free(o2);
+}
+
 static void check_refused(const char *config, const char *expect) {
   char *out = out_dir("refused"), *cfg = g_strconcat(FIX, config, NULL);
   nlp_test_run r =
@@ -316,6 +352,7 @@ static void register_suites(void) {
   CU_add_test(s, "same seed, same weights", test_same_seed_same_weights);
   CU_add_test(s, "resume == uninterrupted (unfreeze-top 1)", test_resume_equals_uninterrupted);
   CU_add_test(s, "unfreeze-top writes a backbone", test_unfreeze_backbone);
+  CU_add_test(s, "--train-embeddings trains the tables too", test_train_embeddings);
   CU_add_test(s, "bad data refused with file:line", test_bad_data);
   CU_add_test(s, "task plugins load the heads", test_plugins_load_heads);
 }

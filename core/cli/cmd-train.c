@@ -13,7 +13,8 @@ static const char *const summary =
     "weights), token classification (BIO/BIOES, optional CRF), extractive QA\n"
     "(start/end), or the extractive-summary sentence scorer. With a frozen backbone\n"
     "the training set is encoded once into a memory-mapped feature cache;\n"
-    "--unfreeze-top N also trains the top N encoder layers. AdamW, linear warm-up\n"
+    "--unfreeze-top N also trains the top N encoder layers (--train-embeddings, with\n"
+    "every layer, the embedding tables too). AdamW, linear warm-up\n"
     "and decay, dropout, gradient clipping, early stopping on the dev metric; a\n"
     "checkpoint after every epoch.\n"
     "Writes OUTPUT/head.safetensors + head.json (and OUTPUT/backbone/ when layers\n"
@@ -23,11 +24,13 @@ static const char *const summary =
 
 int nlp_cli_train(int argc, char **argv) {
   gint unfreeze = -1, epochs = -1, threads = 1, stop_after = 0;
-  gboolean resume = FALSE, quiet = FALSE;
+  gboolean resume = FALSE, quiet = FALSE, train_emb = FALSE;
   char *output = NULL, *backbone = NULL;
   GOptionEntry entries[] = {
       {"unfreeze-top", 'u', 0, G_OPTION_ARG_INT, &unfreeze,
        "Also train the top N encoder layers (default: training.unfreeze_top, 0)", "N"},
+      {"train-embeddings", 0, 0, G_OPTION_ARG_NONE, &train_emb,
+       "Also train the embedding tables (needs every layer unfrozen)", NULL},
       {"epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Override training.epochs", "N"},
       {"output", 'o', 0, G_OPTION_ARG_STRING, &output, "Override the output head folder", "DIR"},
       {"backbone", 'b', 0, G_OPTION_ARG_STRING, &backbone, "Override the backbone folder", "DIR"},
@@ -56,7 +59,7 @@ int nlp_cli_train(int argc, char **argv) {
     fprintf(stderr, "nlpipe train: --threads must be >= 1, --unfreeze-top and --stop-after >= 0\n");
     goto out;
   }
-  nlp_train_options o = {.unfreeze_top = unfreeze, .epochs = epochs, .stop_after = stop_after,
+  nlp_train_options o = {.unfreeze_top = unfreeze, .train_embeddings = train_emb, .epochs = epochs, .stop_after = stop_after,
                          .resume = resume, .threads = threads, .quiet = quiet, .output = output,
                          .backbone = backbone};
   if (nlp_train_run(argv[1], &o, &err)) {

@@ -61,9 +61,5 @@ void nlp_train_layer_forward(const nlp_train_layer *layer, nlp_layer_tape *tape,
 void nlp_train_layer_backward(const nlp_train_layer *layer, nlp_layer_tape *tape,
                               const nlp_layer_batch *b, const float *dy, float *dx, int threads);
 
-/* Embeddings (word + position + type, then LayerNorm) of a BERT model, as
- * core/model does: OUT gets tokens x H. */
-bool nlp_train_embed(const nlp_model *model, const nlp_forward_input *in, float *out,
-                     GError **error);
 
 #endif

@@ -19,6 +19,7 @@
 #include "tensor/safetensors.h"
 #include "tokenizer/tokenizer.h"
 #include "train/data.h"
+#include "train/embeddings.h"
 #include "train/heads.h"
 #include "train/layer.h"
 #include "train/param.h"
@@ -60,6 +61,7 @@ typedef struct {
   GPtrArray *labels;
   float *class_weights;
   int epochs, batch, patience, unfreeze;
+  bool train_emb; /* training.train_embeddings: the embedding block learns too */
   double lr, lr_backbone, wd, warmup_ratio, dropout, attn_dropout, clip;
   uint64_t seed;
   size_t max_length, stride;
@@ -76,6 +78,7 @@ typedef struct {
   nlp_train_head head;
   nlp_train_layer *layers; /* unfreeze of them, bottom first */
   nlp_layer_tape **tapes;
+  nlp_train_embeddings emb; /* with train_emb */
   nlp_head_tape *htape;
   char *pooler_name;
 } trainer;
@@ -84,6 +87,7 @@ typedef struct {
 typedef struct {
   size_t cap_t, cap_f, cap_s;
   float *x, *y, *f, *logits, *dl, *df, *dy;
+  int32_t *ids, *types; /* the batch's tokens, with train_emb */
   size_t *lengths, *row0, *rows;
   int32_t *labels, *start, *end;
   float *soft;
@@ -192,6 +196,7 @@ static void trainer_clear(trainer *t) {
     for (int i = 0; i < t->unfreeze; i++) nlp_layer_tape_free(t->tapes[i]);
   g_free(t->tapes);
   g_free(t->layers);
+  nlp_train_embeddings_clear(&t->emb);
   nlp_head_tape_free(t->htape);
   nlp_param_set_free(t->params);
   nlp_tokenizer_free(t->tok);
@@ -301,6 +306,7 @@ static bool parse_spec(trainer *t, const char *where, GError **error) {
   t->stride = (size_t)v;
   if (!jnum(tr, "unfreeze_top", 0, 0, 1000, &v, w, error)) return false;
   t->unfreeze = (int)v;
+  t->train_emb = jbool(tr, "train_embeddings", false);
   t->metric = jstr(tr, "metric", default_metric(t->task));
   const char *cd = jstr(tr, "cache_dtype", "f32");
   if (strcmp(cd, "f32") && strcmp(cd, "f16")) {
@@ -379,6 +385,12 @@ static bool open_backbone(trainer *t, GError **error) {
   }
   size_t specials = nlp_tokenizer_num_special_tokens(t->tok, t->task == NLP_TASK_QUESTION_ANSWERING);
   if (t->stride + specials + 2 >= t->max_length) t->stride = (t->max_length - specials) / 4;
+  if (t->train_emb && t->unfreeze != (int)t->L) {
+    g_set_error(error, NLP_ERROR, NLP_ERROR_CONFIG,
+                "training.train_embeddings needs every layer trainable: unfreeze_top %zu (got %d)",
+                t->L, t->unfreeze);
+    return false;
+  }
   if (t->unfreeze && !nlp_train_model_prefix(t->model, error)) return false;
   const char *fam = c->arch == NLP_ARCH_BERT ? "bert." : c->arch == NLP_ARCH_ROBERTA ? "roberta."
                     : c->arch == NLP_ARCH_ELECTRA ? "electra." : "distilbert.";
@@ -435,6 +447,8 @@ static bool build_params(trainer *t, GError **error) {
         return false;
       t->tapes[i] = nlp_layer_tape_new();
     }
+    if (t->train_emb && !nlp_train_embeddings_from_model(&t->emb, t->params, t->model, error))
+      return false;
     float scale = t->lr > 0 ? (float)(t->lr_backbone / t->lr) : 0.0f;
     for (guint i = t->n_head_params; i < t->params->items->len; i++)
       ((nlp_param *)t->params->items->pdata[i])->lr_scale = scale;
@@ -818,10 +832,12 @@ static bool ensure_cache(trainer *t, featset *fs, const char *data_path, size_t 
 
 static void buf_ensure(batch_buf *b, size_t T, size_t nF, size_t ns, size_t H, size_t C) {
   if (T > b->cap_t) {
-    g_free(b->x); g_free(b->y); g_free(b->dy);
+    g_free(b->x); g_free(b->y); g_free(b->dy); g_free(b->ids); g_free(b->types);
     b->x = g_new(float, T * H);
     b->y = g_new(float, T * H);
     b->dy = g_new(float, T * H);
+    b->ids = g_new(int32_t, T);
+    b->types = g_new(int32_t, T);
     b->cap_t = T;
   }
   if (nF > b->cap_f) {
@@ -846,7 +862,7 @@ static void buf_ensure(batch_buf *b, size_t T, size_t nF, size_t ns, size_t H, s
 }
 
 static void buf_free(batch_buf *b) {
-  g_free(b->x); g_free(b->y); g_free(b->dy); g_free(b->f); g_free(b->df); g_free(b->logits);
+  g_free(b->x); g_free(b->y); g_free(b->dy); g_free(b->ids); g_free(b->types); g_free(b->f); g_free(b->df); g_free(b->logits);
   g_free(b->dl); g_free(b->labels); g_free(b->soft); g_free(b->lengths); g_free(b->row0);
   g_free(b->rows); g_free(b->start); g_free(b->end);
 }
@@ -867,7 +883,12 @@ static void batch_forward(trainer *t, const featset *fs, const size_t *idx, size
   size_t r = 0, fo = 0;
   for (size_t i = 0; i < n; i++) {
     const seq_info *s = &g_array_index(fs->seqs, seq_info, idx[i]);
-    for (size_t k = 0; k < s->n_rows; k++) row_get(fs, s->row0 + k, H, b->x + (r + k) * H);
+    if (t->train_emb) { /* rows are tokens: embed them below, with the current tables */
+      memcpy(b->ids + r, &g_array_index(fs->ids, int32_t, s->tok0), s->n_rows * sizeof(int32_t));
+      memcpy(b->types + r, &g_array_index(fs->types, int32_t, s->tok0), s->n_rows * sizeof(int32_t));
+    } else {
+      for (size_t k = 0; k < s->n_rows; k++) row_get(fs, s->row0 + k, H, b->x + (r + k) * H);
+    }
     b->lengths[i] = s->n_rows;
     b->row0[i] = fo;
     b->rows[i] = s->n_feat;
@@ -890,6 +911,7 @@ static void batch_forward(trainer *t, const featset *fs, const size_t *idx, size
     r += s->n_rows;
     fo += s->n_feat;
   }
+  if (t->train_emb) nlp_train_embeddings_forward(&t->emb, n, b->lengths, b->ids, b->types, b->x);
   if (t->unfreeze) {
     nlp_layer_batch lb = {n, b->lengths, T};
     float *in = b->x, *out = b->y;
@@ -960,6 +982,7 @@ static double batch_loss_backward(trainer *t, const featset *fs, const size_t *i
   nlp_layer_batch lb = {b->n_seq, b->lengths, b->T};
   for (int l = t->unfreeze - 1; l >= 0; l--)
     nlp_train_layer_backward(&t->layers[l], t->tapes[l], &lb, b->dy, b->dy, t->threads);
+  if (t->train_emb) nlp_train_embeddings_backward(&t->emb, b->n_seq, b->lengths, b->ids, b->types, b->dy);
   return loss;
 }
 
@@ -1395,6 +1418,7 @@ static bool save_head(trainer *t, json_object *dev, int epoch, double train_loss
   json_object_object_add(tr, "max_length", json_object_new_int64((int64_t)t->max_length));
   json_object_object_add(tr, "stride", json_object_new_int64((int64_t)t->stride));
   json_object_object_add(tr, "unfreeze_top", json_object_new_int(t->unfreeze));
+  json_object_object_add(tr, "train_embeddings", json_object_new_boolean(t->train_emb));
   json_object_object_add(tr, "cache_dtype", json_object_new_string(t->cache_f16 ? "f16" : "f32"));
   json_object_object_add(tr, "best_epoch", json_object_new_int(epoch + 1));
   json_object_object_add(tr, "train_loss", json_object_new_double(train_loss));
@@ -1439,8 +1463,8 @@ typedef struct {
 } progress;
 
 static char *config_fingerprint(trainer *t) {
-  char *s = g_strdup_printf("%s|%d|%d|%d|%.9g|%.9g|%" G_GUINT64_FORMAT "|%zu|%zu", nlp_train_task_name(t->task),
-                            t->unfreeze, t->epochs, t->batch, t->lr, t->lr_backbone, t->seed,
+  char *s = g_strdup_printf("%s|%d%s|%d|%d|%.9g|%.9g|%" G_GUINT64_FORMAT "|%zu|%zu", nlp_train_task_name(t->task),
+                            t->unfreeze, t->train_emb ? "+emb" : "", t->epochs, t->batch, t->lr, t->lr_backbone, t->seed,
                             t->max_length, t->head.n_out);
   char *h = g_compute_checksum_for_string(G_CHECKSUM_SHA256, s, -1);
   g_free(s);
@@ -1622,6 +1646,7 @@ bool nlp_train_run(const char *config_path, const nlp_train_options *o, GError *
   t.quiet = o->quiet;
   if (!load_config(&t, config_path, error)) goto out;
   if (o->unfreeze_top >= 0) t.unfreeze = o->unfreeze_top;
+  if (o->train_embeddings) t.train_emb = true;
   if (o->epochs > 0) t.epochs = o->epochs;
   if (o->output) {
     g_free(t.output);
@@ -1776,6 +1801,7 @@ bool nlp_train_evaluate_head(const char *head_dir, const char *data, int threads
   if (!parse_spec(&t, hj, error)) goto out;
   /* head.json stores the numbers the run used */
   t.unfreeze = 0; /* an unfrozen head ships its own backbone folder */
+  t.train_emb = false;
   json_object *bb = jobj(t.root, "backbone");
   const char *bp = jstr(bb, "path", NULL);
   if (!bp) {

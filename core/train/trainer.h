@@ -18,7 +18,10 @@
  *                 "weight_decay": 0.01, "warmup_ratio": 0.1, "dropout": 0.1,
  *                 "attention_dropout": 0.1, "clip_norm": 1.0, "seed": 42, "patience": 3,
  *                 "metric": (task default), "max_length": 128, "stride": 32,
- *                 "unfreeze_top": 0, "cache_dtype": "f32" | "f16"}}
+ *                 "unfreeze_top": 0, "train_embeddings": false,
+ *                 "cache_dtype": "f32" | "f16"}}
+ * train_embeddings (with unfreeze_top = every layer) also trains the word, position and
+ * token-type tables and their LayerNorm, which then go into <output>/backbone too.
  *
  * What a run does: reads and validates both data files (file:line errors, nothing
  * trains on a broken set); tokenizes; encodes the frozen part of the backbone once
@@ -43,6 +46,7 @@
 
 typedef struct nlp_train_options {
   int unfreeze_top;   /* -1: as the config says */
+  bool train_embeddings; /* true: train the embedding block too (else as the config says) */
   int epochs;         /* -1: as the config says */
   int stop_after;     /* > 0: stop after this many epochs of this run (tests interruption) */
   bool resume;

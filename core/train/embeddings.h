@@ -1,0 +1,49 @@
+/* embeddings.h — BERT's embedding block as a trainable piece (training option
+ * "train_embeddings"): word + position + token-type rows summed, then LayerNorm;
+ * backward scatters the gradient into the rows the batch used.
+ *
+ * Why: the bundled backbones are pretrained on little text, so their word vectors
+ * carry little of what a task needs; with every layer unfrozen, letting the word
+ * vectors move too is what full fine-tuning in transformers does. Only with every
+ * encoder layer trainable: the frozen feature cache holds the embeddings' output. */
+#ifndef NLP_TRAIN_EMBEDDINGS_H
+#define NLP_TRAIN_EMBEDDINGS_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/model.h"
+#include "train/param.h"
+
+typedef struct nlp_train_embeddings {
+  nlp_param *word, *pos, *type, *ln_g, *ln_b;
+  size_t H;
+  float eps;
+  /* tape of the last forward: normalised rows and 1/std per token */
+  float *xhat, *inv;
+  size_t cap;
+} nlp_train_embeddings;
+
+/* Frozen embeddings (word + position + type, then LayerNorm) of a BERT model, as
+ * core/model computes them: OUT gets tokens x H. */
+bool nlp_train_embed(const nlp_model *model, const nlp_forward_input *in, float *out,
+                     GError **error);
+
+/* Copies MODEL's embedding tensors into SET under their HF names. Returns false with
+ * ERROR naming a missing tensor. */
+bool nlp_train_embeddings_from_model(nlp_train_embeddings *e, nlp_param_set *set,
+                                     const nlp_model *model, GError **error);
+void nlp_train_embeddings_clear(nlp_train_embeddings *e);
+
+/* OUT [T x H] = LN(word[ids] + pos[i] + type[types]) for N_SEQS sequences of LENGTHS
+ * (positions restart at 0 in each); TYPES may be NULL (all 0). */
+void nlp_train_embeddings_forward(nlp_train_embeddings *e, size_t n_seqs, const size_t *lengths,
+                                  const int32_t *ids, const int32_t *types, float *out);
+/* Accumulates the gradients for DY [T x H] (the gradient of the last forward's OUT;
+ * DY is overwritten). */
+void nlp_train_embeddings_backward(nlp_train_embeddings *e, size_t n_seqs, const size_t *lengths,
+                                   const int32_t *ids, const int32_t *types, float *dy);
+
+#endif
