@@ -2,7 +2,7 @@
 # Trains the bundled task heads of models/nlpipe-bert-mini with `nlpipe train` and
 # scores each on its dev set with `nlpipe eval` (the numbers in MODEL_CARD.md).
 #   sh models/recipes/train_heads.sh [TASK ...]      (from the repository root)
-# TASK: sentiment-ft qa-ft sentiment subjectivity ner summarization ner-ft ner-sst2 (default:
+# TASK: sentiment-ft qa-ft sentiment subjectivity subjectivity-ft ner summarization ner-ft ner-sst2 (default:
 # all, the two long fine-tunings first; ner-sst2 needs sentiment-ft's encoder, so it comes last).
 # Two trainings run side by side (one thread each) on a 2-core machine. Reads the
 # data from ../shared/data through the task definitions in tasks/; seeds are fixed
@@ -21,6 +21,7 @@ config() {
     sentiment) echo tasks/sentiment/train.json ;;
     sentiment-ft) echo tasks/sentiment/finetune.json ;;
     subjectivity) echo tasks/subjectivity/train.json ;;
+    subjectivity-ft) echo tasks/subjectivity/finetune.json ;;
     ner) echo tasks/ner/train.json ;;
     ner-ft) echo tasks/ner/finetune.json ;;
     ner-sst2) echo tasks/ner/on-sentiment-ft.json ;;
@@ -31,7 +32,7 @@ config() {
 dev_set() {
   case $1 in
     sentiment*) echo "$DATA/sentiment/sst2/dev.jsonl" ;;
-    subjectivity) echo "$DATA/classification/subjectivity/dev.jsonl" ;;
+    subjectivity*) echo "$DATA/classification/subjectivity/dev.jsonl" ;;
     ner*) echo "$DATA/ner/wikigold/dev.jsonl" ;;
     qa*) echo "$DATA/qa/dev.jsonl" ;;
     summarization) echo "$DATA/summarization/dev.jsonl" ;;
@@ -56,7 +57,7 @@ run_task() {
   echo "$t done in ${secs}s: $(cat /tmp/nlpipe-heads-logs/$t.eval.json)"
 }
 
-tasks=${*:-"sentiment-ft qa-ft sentiment subjectivity ner summarization ner-ft ner-sst2"}
+tasks=${*:-"sentiment-ft qa-ft sentiment subjectivity subjectivity-ft ner summarization ner-ft ner-sst2"}
 # Pair the tasks up: two at a time, one per core.
 set -- $tasks
 while [ $# -gt 0 ]; do
