@@ -1,8 +1,10 @@
 /* The ner plugin's post-processing on hand-made scores, with hand-derived expectations:
  * word aggregation (first / average / max), BIO grouping as HF vs BIOES grouping,
  * ignore_labels, an entity cut by a window boundary (HF keeps the longer part; stitch
- * "join" gives it once and whole, with and without overlap), and the merge policies.
- * The plugin's host-free files are compiled into this suite. */
+ * "join" gives it once and whole, with and without overlap), the merge policies, and a
+ * CRF head's decoding (a hand-computed Viterbi path over the words' first pieces that
+ * per-token argmax would not give; the first window that has a word tags it).
+ * The plugin's host-free files are compiled into this suite, with the core's Viterbi. */
 #include <glib.h>
 #include <math.h>
 #include <stdlib.h>
@@ -10,7 +12,10 @@
 
 #include "support/harness.h"
 
+#include "tensor/crf.h"
+
 #include "../plugins/ner/aggregate.c"
+#include "../plugins/ner/crf.c"
 #include "../plugins/ner/labels.c"
 #include "../plugins/ner/merge.c"
 #include "../plugins/ner/stitch.c"
@@ -340,6 +345,123 @@ static void test_labels_read(void) {
   g_free(err);
 }
 
+/* ---- CRF heads -------------------------------------------------------------------- */
+
+static const char *const crf_names[] = {"O", "B-PER", "I-PER"};
+/* O -> I and start -> I cost 10, everything else 0 */
+static const float crf_trans[9] = {0, 0, -10, 0, 0, 0, 0, 0, 0};
+static const float crf_start[3] = {0, 0, -10}, crf_end[3] = {0, 0, 0};
+
+/* Softmax of each logits row into PROBS; tokens get their rows by index. */
+static void crf_probs(const float *logits, size_t rows, float *probs) {
+  for (size_t r = 0; r < rows; r++) {
+    double s = 0;
+    for (size_t j = 0; j < 3; j++) s += exp(logits[r * 3 + j]);
+    for (size_t j = 0; j < 3; j++) probs[r * 3 + j] = (float)(exp(logits[r * 3 + j]) / s);
+  }
+}
+
+/* Emissions of "ana", "mari", "lopez" over (O, B-PER, I-PER):
+ *   ana [0 2 0], mari [1 0 0.8], lopez [0 0 3]
+ * Per-token argmax reads B O I. Viterbi (start and O -> I cost 10):
+ *   d0 = (0, 2, -10)
+ *   d1 = (2 + 1, 2 + 0, 2 + 0.8) = (3, 2, 2.8), all from B
+ *   d2 = (3 + 0, 3 + 0, max(3 - 10, 2, 2.8) + 3 = 5.8 from I)
+ * best end I (5.8) <- I <- B: B-PER I-PER I-PER, one entity "ana maria lopez". */
+static void test_crf_viterbi_hand(void) {
+  const float em[9] = {0, 2, 0, 1, 0, 0.8f, 0, 0, 3};
+  int32_t path[3] = {-1, -1, -1};
+  nlp_crf_viterbi(em, 3, 3, crf_trans, crf_start, crf_end, path);
+  CU_ASSERT_EQUAL(path[0], 1);
+  CU_ASSERT_EQUAL(path[1], 2);
+  CU_ASSERT_EQUAL(path[2], 2);
+  /* without the transitions' say, the argmax path */
+  const float zero[9] = {0};
+  nlp_crf_viterbi(em, 3, 3, zero, zero, zero, path);
+  CU_ASSERT_EQUAL(path[0], 1);
+  CU_ASSERT_EQUAL(path[1], 0);
+  CU_ASSERT_EQUAL(path[2], 2);
+  /* the first two alone: d1 = (3, 2, 2.8), O wins at the end */
+  nlp_crf_viterbi(em, 2, 3, crf_trans, crf_start, crf_end, path);
+  CU_ASSERT_EQUAL(path[0], 1);
+  CU_ASSERT_EQUAL(path[1], 0);
+}
+
+/* "ana maria lopez" in one window: [CLS] ana mari ##a lopez; ##a is not a first piece
+ * (its strong O is never read), the words take the Viterbi tags above. */
+static void test_crf_decode_window(void) {
+  const char *text = "ana maria lopez";
+  ner_labels *l = ner_labels_new(crf_names, 3, NER_SCHEME_AUTO);
+  const float logits[15] = {9, 0, 0, /* [CLS] */ 0, 2, 0, 1, 0, 0.8f, 5, 0, 0, 0, 0, 3};
+  float probs[15];
+  crf_probs(logits, 5, probs);
+  const ner_token t[4] = {{"ana", 0, 3, 1, false, probs + 3},
+                          {"mari", 4, 8, 2, false, probs + 6},
+                          {"##a", 8, 9, 3, true, probs + 9},
+                          {"lopez", 10, 15, 4, false, probs + 12}};
+  ner_crf crf = {crf_trans, crf_start, crf_end, nlp_crf_viterbi};
+  ner_crf_window w = {t, 4, logits, 0};
+  ner_context cx = {l, NER_AGG_SIMPLE, fake_decode, NULL, ignore_o};
+  GPtrArray *e = ner_crf_decode(&cx, &crf, text, strlen(text), &w, 1);
+  CU_ASSERT_EQUAL_FATAL(e->len, 1);
+  CU_ASSERT_STRING_EQUAL(l->groups[at(e, 0)->label], "PER");
+  CU_ASSERT_EQUAL(at(e, 0)->start, 0);
+  CU_ASSERT_EQUAL(at(e, 0)->end, 15);
+  CU_ASSERT_STRING_EQUAL(at(e, 0)->word, "ana maria lopez");
+  /* score: the mean of p(B-PER | ana), p(I-PER | mari), p(I-PER | lopez) */
+  CU_ASSERT_DOUBLE_EQUAL(at(e, 0)->score, (probs[4] + probs[8] + probs[14]) / 3.0, 1e-6);
+  g_ptr_array_unref(e);
+  /* none: the tagged words' first pieces, by label */
+  cx.strategy = NER_AGG_NONE;
+  e = ner_crf_decode(&cx, &crf, text, strlen(text), &w, 1);
+  CU_ASSERT_EQUAL_FATAL(e->len, 3);
+  CU_ASSERT_STRING_EQUAL(l->names[at(e, 1)->label], "I-PER");
+  CU_ASSERT_STRING_EQUAL(at(e, 1)->word, "mari");
+  CU_ASSERT_EQUAL(at(e, 1)->index, 2);
+  CU_ASSERT_EQUAL(at(e, 2)->index, 4);
+  CU_ASSERT_DOUBLE_EQUAL(at(e, 2)->score, probs[14], 1e-6);
+  g_ptr_array_unref(e);
+  ner_labels_free(l);
+}
+
+/* Two windows sharing mari ##a: the first (ana mari ##a) tags maria O (the two-word
+ * chain above), the second (mari ##a lopez, emissions mari [0 0 1], lopez [0 0 3])
+ * would tag it B-PER. The first window's tag stands, as in the trainer's evaluation:
+ * PER "ana", O, PER "lopez" (an I- after O starts an entity). */
+static void test_crf_decode_windows(void) {
+  const char *text = "ana maria lopez";
+  ner_labels *l = ner_labels_new(crf_names, 3, NER_SCHEME_AUTO);
+  const float la[12] = {9, 0, 0, 0, 2, 0, 1, 0, 0.8f, 5, 0, 0};
+  const float lb[12] = {9, 0, 0, 0, 0, 1, 5, 0, 0, 0, 0, 3};
+  float pa[12], pb[12];
+  crf_probs(la, 4, pa);
+  crf_probs(lb, 4, pb);
+  const ner_token ta[3] = {{"ana", 0, 3, 1, false, pa + 3},
+                           {"mari", 4, 8, 2, false, pa + 6},
+                           {"##a", 8, 9, 3, true, pa + 9}};
+  const ner_token tb[3] = {{"mari", 4, 8, 1, false, pb + 3},
+                           {"##a", 8, 9, 2, true, pb + 6},
+                           {"lopez", 10, 15, 3, false, pb + 9}};
+  ner_crf crf = {crf_trans, crf_start, crf_end, nlp_crf_viterbi};
+  ner_crf_window w[2] = {{ta, 3, la, 0}, {tb, 3, lb, 2}};
+  ner_context cx = {l, NER_AGG_FIRST, fake_decode, NULL, ignore_o};
+  GPtrArray *e = ner_crf_decode(&cx, &crf, text, strlen(text), w, 2);
+  CU_ASSERT_EQUAL_FATAL(e->len, 2);
+  CU_ASSERT_STRING_EQUAL(at(e, 0)->word, "ana");
+  CU_ASSERT_STRING_EQUAL(at(e, 1)->word, "lopez");
+  CU_ASSERT_EQUAL(at(e, 1)->start, 10);
+  CU_ASSERT_STRING_EQUAL(l->names[g_array_index(at(e, 1)->units, ner_unit, 0).label], "I-PER");
+  CU_ASSERT_DOUBLE_EQUAL(at(e, 1)->score, pb[11], 1e-6);
+  g_ptr_array_unref(e);
+  /* none: document positions across the windows (lopez is the 4th token) */
+  cx.strategy = NER_AGG_NONE;
+  e = ner_crf_decode(&cx, &crf, text, strlen(text), w, 2);
+  CU_ASSERT_EQUAL_FATAL(e->len, 2);
+  CU_ASSERT_EQUAL(at(e, 1)->index, 4);
+  g_ptr_array_unref(e);
+  ner_labels_free(l);
+}
+
 static void register_suites(void) {
   CU_pSuite s = CU_add_suite("ner post-processing", NULL, NULL);
   CU_add_test(s, "first / average / max / simple / none", test_word_strategies);
@@ -350,6 +472,9 @@ static void register_suites(void) {
   CU_add_test(s, "entity seen by two windows comes once", test_duplicate_across_windows);
   CU_add_test(s, "merge policies", test_merge);
   CU_add_test(s, "labels from id2label / head.json", test_labels_read);
+  CU_add_test(s, "CRF: Viterbi by hand", test_crf_viterbi_hand);
+  CU_add_test(s, "CRF: one window, first pieces only", test_crf_decode_window);
+  CU_add_test(s, "CRF: the first window tags a word", test_crf_decode_windows);
 }
 
 int main(void) { return nlp_test_main(register_suites); }

@@ -16,6 +16,7 @@
 #include "support/harness.h"
 #include "support/nlpipe-run.h"
 #include "model/model.h"
+#include "tokenizer/tokenizer.h"
 
 #define FIX "tests/fixtures/train/"
 
@@ -335,6 +336,128 @@ static void test_plugins_load_heads(void) {
                "{\"max_seq_len\": 48, \"doc_stride\": 16}", "context");
 }
 
+static int64_t training_int(json_object *head, const char *name) {
+  json_object *tr, *v;
+  CU_ASSERT_TRUE_FATAL(json_object_object_get_ex(head, "training", &tr));
+  CU_ASSERT_TRUE_FATAL(json_object_object_get_ex(tr, name, &v));
+  return json_object_get_int64(v);
+}
+
+/* ner-dev.jsonl's records ten at a time as one record: texts of several windows. */
+static char *long_ner_data(void) {
+  char *path = g_build_filename(tmpdir, "ner-dev-long.jsonl", NULL), *buf = NULL;
+  CU_ASSERT_TRUE_FATAL(g_file_get_contents(FIX "ner-dev.jsonl", &buf, NULL, NULL));
+  char **lines = g_strsplit(buf, "\n", -1);
+  GString *out = g_string_new(NULL);
+  json_object *rec = NULL;
+  size_t k = 0;
+  for (char **l = lines; *l; l++) {
+    if (!**l) continue;
+    json_object *r = json_tokener_parse(*l), *tok, *tag;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    json_object_object_get_ex(r, "tokens", &tok);
+    json_object_object_get_ex(r, "tags", &tag);
+    if (!rec) {
+      rec = json_object_new_object();
+      json_object_object_add(rec, "tokens", json_object_new_array());
+      json_object_object_add(rec, "tags", json_object_new_array());
+    }
+    json_object *rt, *rg;
+    json_object_object_get_ex(rec, "tokens", &rt);
+    json_object_object_get_ex(rec, "tags", &rg);
+    for (size_t i = 0; i < json_object_array_length(tok); i++) {
+      json_object_array_add(rt, json_object_get(json_object_array_get_idx(tok, i)));
+      json_object_array_add(rg, json_object_get(json_object_array_get_idx(tag, i)));
+    }
+    json_object_put(r);
+    if (++k % 10 == 0 || !l[1] || !*l[1]) {
+      GString *text = g_string_new(NULL);
+      for (size_t i = 0; i < json_object_array_length(rt); i++)
+        g_string_append_printf(text, "%s%s", i ? " " : "",
+                               json_object_get_string(json_object_array_get_idx(rt, i)));
+      json_object_object_add(rec, "text", json_object_new_string(text->str));
+      g_string_free(text, TRUE);
+      g_string_append_printf(out, "%s\n", json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN));
+      json_object_put(rec);
+      rec = NULL;
+    }
+  }
+  CU_ASSERT_TRUE(g_file_set_contents(path, out->str, -1, NULL));
+  g_string_free(out, TRUE);
+  g_strfreev(lines);
+  g_free(buf);
+  return path;
+}
+
+/* A CRF head in a pipeline (the ner plugin decodes it by Viterbi over the words'
+ * first pieces, per window) scores exactly like `nlpipe eval HEAD`: precision, recall
+ * and F1, on the dev texts (one window each) and on texts of several windows (the
+ * pipeline's windows set to the head's max_length and stride). The head is trained
+ * long enough that a per-token softmax would score differently. */
+static void test_ner_crf_plugin(void) {
+  char *so_path = nlp_test_build_path("plugins/libnlpipe-ner.so");
+  bool built = g_file_test(so_path, G_FILE_TEST_EXISTS);
+  g_free(so_path);
+  if (!built) NLP_TEST_SKIP("plugin not built");
+  char *hd = train("ner-crf.json", "ner-crf-10", (const char *const[]){"--epochs", "10", NULL});
+  json_object *h = head_json(hd);
+  int64_t max_length = training_int(h, "max_length"), stride = training_int(h, "stride");
+  json_object_put(h);
+  char *model = g_canonicalize_filename(FIX "tiny-bert", NULL), *longer = long_ner_data();
+  /* the long records really are cut into windows */
+  nlp_tokenizer *tok = nlp_tokenizer_load(model, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
+  nlp_encode_params ep = nlp_encode_default_params();
+  ep.max_length = (size_t)max_length;
+  ep.stride = (size_t)stride;
+  char *buf = NULL;
+  CU_ASSERT_TRUE_FATAL(g_file_get_contents(longer, &buf, NULL, NULL));
+  char **lines = g_strsplit(buf, "\n", -1);
+  size_t n_long = 0;
+  for (char **l = lines; *l; l++) {
+    if (!**l) continue;
+    json_object *r = json_tokener_parse(*l), *t;
+    json_object_object_get_ex(r, "text", &t);
+    nlp_encoding_list *list = nlp_tokenizer_encode(tok, json_object_get_string(t),
+                                                   strlen(json_object_get_string(t)), NULL, 0, &ep, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(list);
+    CU_ASSERT(list->n >= 3);
+    n_long++;
+    nlp_encoding_list_free(list);
+    json_object_put(r);
+  }
+  CU_ASSERT_EQUAL(n_long, 2);
+  g_strfreev(lines);
+  g_free(buf);
+  nlp_tokenizer_free(tok);
+  char *pipe = g_strdup_printf(
+      "{\"models\": {\"m\": {\"path\": \"%s\", \"max_length\": %" G_GINT64_FORMAT
+      ", \"stride\": %" G_GINT64_FORMAT "}}, \"input\": {\"format\": \"jsonl\"}, \"steps\": "
+      "[{\"name\": \"s\", \"plugin\": \"ner\", \"model\": \"m\", \"head\": \"%s\"}]}",
+      model, max_length, stride, hd);
+  char *pf = g_build_filename(tmpdir, "pipe-crf.json", NULL);
+  CU_ASSERT_TRUE(g_file_set_contents(pf, pipe, -1, NULL));
+  const char *data[] = {FIX "ner-dev.jsonl", longer};
+  const char *metrics[] = {"precision", "recall", "f1"};
+  for (size_t d = 0; d < G_N_ELEMENTS(data); d++) {
+    json_object *p = eval_json(pf, data[d]), *e = eval_json(hd, data[d]);
+    for (size_t m = 0; m < G_N_ELEMENTS(metrics); m++) {
+      double pv = get_metric(p, "s", metrics[m]), ev = get_metric(e, NULL, metrics[m]);
+      CU_ASSERT_DOUBLE_EQUAL(pv, ev, 1e-9);
+      if (fabs(pv - ev) > 1e-9)
+        fprintf(stderr, "\n%s %s: pipeline %.9f, eval HEAD %.9f\n", data[d], metrics[m], pv, ev);
+    }
+    CU_ASSERT(get_metric(e, NULL, "f1") > 0.3); /* a head that finds entities */
+    json_object_put(p);
+    json_object_put(e);
+  }
+  g_free(pipe);
+  g_free(pf);
+  g_free(model);
+  g_free(longer);
+  g_free(hd);
+}
+
 static void register_suites(void) {
   CU_pSuite s = CU_add_suite("nlpipe train / eval", suite_init, suite_clean);
   CU_add_test(s, "classification heads: eval == head.json", test_classification);
@@ -348,6 +471,7 @@ static void register_suites(void) {
   CU_add_test(s, "--train-embeddings trains the tables too", test_train_embeddings);
   CU_add_test(s, "bad data refused with file:line", test_bad_data);
   CU_add_test(s, "task plugins load the heads", test_plugins_load_heads);
+  CU_add_test(s, "ner plugin decodes a CRF head as eval does", test_ner_crf_plugin);
 }
 
 int main(void) { return nlp_test_main(register_suites); }

@@ -1,4 +1,5 @@
 #include "pipeline/host.h"
+#include "tensor/crf.h"
 #include "tensor/gemm.h"
 
 #include <stdarg.h>
@@ -135,6 +136,7 @@ static const nlp_host host_table = {
     .id_to_token = host_id_to_token,
     .decode_tokens = host_decode_tokens,
     .unk_id = host_unk_id,
+    .crf_viterbi = nlp_crf_viterbi,
 };
 
 const nlp_host *nlp_host_get(void) { return &host_table; }

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "tensor/crf.h"
 #include "tensor/gemm.h"
 #include "train/backward.h"
 
@@ -206,33 +207,14 @@ void nlp_train_head_viterbi(const nlp_train_head *h, const float *z, size_t n, c
     out[i] = -1;
     if (mask[i] >= 0) idx[m++] = i;
   }
-  if (m) {
-    const float *T = h->crf_trans->w;
-    double *sc = g_new(double, m * C);
-    int32_t *bp = g_new(int32_t, m * C);
-    for (size_t j = 0; j < C; j++) sc[j] = h->crf_start->w[j] + z[idx[0] * C + j];
-    for (size_t t = 1; t < m; t++)
-      for (size_t j = 0; j < C; j++) {
-        double best = -INFINITY;
-        int32_t arg = 0;
-        for (size_t i = 0; i < C; i++) {
-          double v = sc[(t - 1) * C + i] + T[i * C + j];
-          if (v > best) best = v, arg = (int32_t)i;
-        }
-        sc[t * C + j] = best + z[idx[t] * C + j];
-        bp[t * C + j] = arg;
-      }
-    double best = -INFINITY;
-    int32_t arg = 0;
-    for (size_t j = 0; j < C; j++)
-      if (sc[(m - 1) * C + j] + h->crf_end->w[j] > best) best = sc[(m - 1) * C + j] + h->crf_end->w[j], arg = (int32_t)j;
-    for (size_t t = m; t-- > 0;) {
-      out[idx[t]] = arg;
-      if (t) arg = bp[t * C + (size_t)arg];
-    }
-    g_free(sc);
-    g_free(bp);
-  }
+  /* the labelled rows, in order, as one chain (the ner plugin decodes the same way) */
+  float *e = g_new(float, m * C + 1);
+  int32_t *path = g_new(int32_t, m + 1);
+  for (size_t t = 0; t < m; t++) memcpy(e + t * C, z + idx[t] * C, C * sizeof(float));
+  nlp_crf_viterbi(e, m, C, h->crf_trans->w, h->crf_start->w, h->crf_end->w, path);
+  for (size_t t = 0; t < m; t++) out[idx[t]] = path[t];
+  g_free(e);
+  g_free(path);
   g_free(idx);
 }
 

@@ -70,8 +70,8 @@ double nlp_train_head_loss(const nlp_train_head *head, const float *logits, size
                            const nlp_head_targets *targets, float *dlogits);
 
 /* Viterbi path of a CRF head over the N rows of LOGITS whose MASK entry is >= 0
- * (the labelled positions, in order); OUT[i] gets the tag of row i there, -1
- * elsewhere. */
+ * (the labelled positions, in order, one chain: nlp_crf_viterbi); OUT[i] gets the
+ * tag of row i there, -1 elsewhere. */
 void nlp_train_head_viterbi(const nlp_train_head *head, const float *logits, size_t n,
                             const int32_t *mask, int32_t *out);
 

@@ -15,7 +15,7 @@ static int argmax(const float *v, size_t n) {
 
 static float max_of(const float *v, size_t n) { return v[argmax(v, n)]; }
 
-static ner_entity *entity_new(size_t window) {
+ner_entity *ner_entity_new(size_t window) {
   ner_entity *e = g_new0(ner_entity, 1);
   e->window = window;
   e->units = g_array_new(FALSE, FALSE, sizeof(ner_unit));
@@ -36,7 +36,7 @@ void ner_entity_rescore(ner_entity *e) {
   e->score = e->units->len ? sum / e->units->len : 0;
 }
 
-static char *decode_pieces(const ner_context *cx, const char *const *pieces, size_t n) {
+char *ner_decode_pieces(const ner_context *cx, const char *const *pieces, size_t n) {
   char *s = cx->decode ? cx->decode(cx->decode_ctx, pieces, n) : NULL;
   if (s) return s;
   /* No decoder: the pieces joined by spaces (a tokenizer without one does the same). */
@@ -54,7 +54,7 @@ void ner_entity_set_word(const ner_context *cx, ner_entity *e) {
   const char **pieces = g_new(const char *, e->units->len + 1);
   for (guint i = 0; i < e->units->len; i++) pieces[i] = g_array_index(e->units, ner_unit, i).piece;
   free(e->word);
-  e->word = decode_pieces(cx, pieces, e->units->len);
+  e->word = ner_decode_pieces(cx, pieces, e->units->len);
   g_free(pieces);
 }
 
@@ -64,7 +64,7 @@ static ner_unit word_unit(const ner_context *cx, const ner_token *t, size_t n) {
   const char **pieces = g_new(const char *, n);
   for (size_t i = 0; i < n; i++) pieces[i] = t[i].piece;
   ner_unit u = {.start = t[0].start, .end = t[n - 1].end};
-  u.piece = decode_pieces(cx, pieces, n);
+  u.piece = ner_decode_pieces(cx, pieces, n);
   g_free(pieces);
   if (cx->strategy == NER_AGG_FIRST) {
     u.label = argmax(t[0].scores, nl);
@@ -113,7 +113,7 @@ static GArray *window_units(const ner_context *cx, const ner_token *t, size_t n)
   return units;
 }
 
-static bool ignored(const ner_context *cx, const char *name) {
+bool ner_ignored(const ner_context *cx, const char *name) {
   for (char *const *p = cx->ignore; p && *p; p++)
     if (!strcmp(*p, name)) return true;
   return false;
@@ -122,7 +122,7 @@ static bool ignored(const ner_context *cx, const char *name) {
 /* Moves units[from, to) into a new entity (HF group_sub_entities). */
 static ner_entity *group(GArray *units, size_t from, size_t to,
                          size_t window) {
-  ner_entity *e = entity_new(window);
+  ner_entity *e = ner_entity_new(window);
   g_array_append_vals(e->units, &g_array_index(units, ner_unit, from), (guint)(to - from));
   for (size_t i = from; i < to; i++) g_array_index(units, ner_unit, i).piece = NULL;
   e->label = g_array_index(e->units, ner_unit, 0).label;
@@ -144,7 +144,7 @@ GPtrArray *ner_window_aggregate(const ner_context *cx, const ner_token *tokens, 
     for (guint i = 0; i < units->len; i++) {
       ner_entity *e = group(units, i, i + 1, window);
       e->index = tokens[i].index;
-      if (ignored(cx, l->names[e->label])) ner_entity_free(e);
+      if (ner_ignored(cx, l->names[e->label])) ner_entity_free(e);
       else g_ptr_array_add(out, e);
     }
   } else {
@@ -156,7 +156,7 @@ GPtrArray *ner_window_aggregate(const ner_context *cx, const ner_token *tokens, 
                                                  g_array_index(units, ner_unit, i).label))
         continue;
       ner_entity *e = group(units, from, i, window);
-      if (ignored(cx, l->groups[e->label])) ner_entity_free(e);
+      if (ner_ignored(cx, l->groups[e->label])) ner_entity_free(e);
       else g_ptr_array_add(out, e);
       from = i;
     }

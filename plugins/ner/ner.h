@@ -9,6 +9,8 @@
  *                                   aggregate_overlapping_entities, plus joining the
  *                                   parts of an entity cut by a window boundary)
  *   ner_merge                    -> optional: with an entity-ruler step's entities
+ * A CRF head takes another road instead of the first three: ner_crf_decode (Viterbi
+ * over the words' first pieces, as `nlpipe eval HEAD` decodes).
  *
  * Ownership: every ner_entity is g_new'd and freed with ner_entity_free (a GPtrArray
  * made by these functions frees its entities itself). Strings inside are owned by
@@ -95,7 +97,12 @@ typedef struct ner_context {
   char *const *ignore; /* labels / groups dropped (HF ignore_labels), NULL-terminated */
 } ner_context;
 
+ner_entity *ner_entity_new(size_t window);
 void ner_entity_free(ner_entity *e);
+/* Pieces joined through cx->decode, or by spaces without a decoder; malloc()ed. */
+char *ner_decode_pieces(const ner_context *cx, const char *const *pieces, size_t n);
+/* Whether NAME (a group, or a label for strategy none) is in cx->ignore. */
+bool ner_ignored(const ner_context *cx, const char *name);
 /* Entities of one window, HF aggregate() + the ignore_labels filter. Tokens are the
  * window's text tokens in order. */
 GPtrArray *ner_window_aggregate(const ner_context *cx, const ner_token *tokens, size_t n,
@@ -116,6 +123,43 @@ void ner_entity_set_word(const ner_context *cx, ner_entity *e);
  * one entity cut by the boundary: they are joined (units of the first, then the
  * second's units after it; score = mean of the units, word re-decoded). */
 GPtrArray *ner_stitch(const ner_context *cx, GPtrArray *per_window, bool join);
+
+/* ---- CRF heads (crf.c) ------------------------------------------------------------- */
+
+/* A head with "crf.transitions" is decoded as `nlpipe eval HEAD` decodes it (the
+ * trainer's evaluate()): its words are the text's whitespace-separated words (a
+ * training record's text is its "tokens" joined by spaces); a token is a word's first
+ * piece when it starts where the word starts. Per window, one Viterbi chain over the
+ * emissions (logits) of the window's first pieces, in order; a word takes the tag of
+ * its first piece in the first window that has one (windows overlap by the stride).
+ * Words without a first piece are outside every entity. Entities: runs of words
+ * grouped by ner_labels_continues (seqeval's chunks, for BIO and BIOES), from the start
+ * of the first word to the end of the last (the text's word boundaries), score = the
+ * mean over the words of the softmax probability of their tag at their first piece,
+ * word decoded from all their tokens. Strategy none: one item per tagged word, its
+ * first piece (index = token position in the document, as dedupe_tokens counts). */
+typedef void (*ner_viterbi_fn)(const float *emissions, size_t n, size_t n_tags,
+                               const float *transitions, const float *start, const float *end,
+                               int32_t *path);
+
+typedef struct ner_crf {
+  const float *transitions; /* labels x labels, row = from, column = to */
+  const float *start, *end; /* labels */
+  ner_viterbi_fn viterbi;   /* the host's crf_viterbi */
+} ner_crf;
+
+typedef struct ner_crf_window {
+  const ner_token *tokens; /* the window's text tokens, in order (scores: softmax rows) */
+  size_t n;
+  const float *logits;     /* the window's emission rows (labels wide), row = ner_token.index */
+  size_t overlap;          /* leading tokens shared with the window before (0 for the first) */
+} ner_crf_window;
+
+/* Entities of one document (TEXT, LEN bytes of UTF-8) from its windows, sorted by start. */
+GPtrArray *ner_crf_decode(const ner_context *cx, const ner_crf *crf, const char *text, size_t len,
+                          const ner_crf_window *windows, size_t n_windows);
+/* Whether HEAD_DIR/head.json says the head is a CRF ("crf": true or head_type "crf"). */
+bool ner_head_declares_crf(const char *head_dir);
 
 /* ---- merging with rule-based entities (merge.c) ----------------------------------- */
 

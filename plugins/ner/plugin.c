@@ -61,6 +61,24 @@
  * else from the model (BertForTokenClassification, DistilBERT, RoBERTa, XLM-R, ELECTRA
  * token classifiers all use these names).
  *
+ * CRF heads (`nlpipe train` with "head": {"crf": true}; any head with pytorch-crf's
+ * "crf.transitions" [labels x labels, from row to column], "crf.start_transitions" and
+ * "crf.end_transitions" [labels]) are decoded as `nlpipe eval HEAD` decodes them, so a
+ * pipeline's entities score exactly what eval scores (tests/test-train.c): a word is a
+ * whitespace-separated word of the text (as in training, where the text is the record's
+ * tokens joined by spaces) and its first piece the token that starts where it starts;
+ * per window, one Viterbi chain (the host's crf_viterbi, ABI 1.2, the trainer's own
+ * code) over the first pieces' logits; a word takes its tag from the first window
+ * that has its first piece; runs of tagged words make the entities (same grouping
+ * as above), spanning whole words; score = mean over the entity's words of the softmax
+ * probability of the word's tag at its first piece. Every aggregated strategy gives
+ * this same result (a CRF tags words; "stitch" does not apply); "none" gives one item
+ * per tagged word, its first piece. Text that is not split like the training data
+ * (e.g. "Oslo." where the data had "Oslo .") is tagged word by whitespace word all
+ * the same, so an entity may then include the punctuation glued to it. head.json with
+ * "crf": true but no crf.* tensors, tensors of the wrong shape, or a host older than
+ * ABI 1.2 fail the documents with a message.
+ *
  * The state is immutable after create(): process() may run on several batches at once. */
 #include <nlpipe/plugin.h>
 
@@ -83,6 +101,7 @@ typedef struct ner_state {
   char *merge_with; /* NULL: no merging */
   ner_merge_policy policy;
   size_t hidden_size;
+  bool crf_declared; /* head.json says "crf": true: its crf.* tensors must be there */
 } ner_state;
 
 /* ---- options ---------------------------------------------------------------------- */
@@ -227,6 +246,7 @@ static nlp_status ner_create(const nlp_host *host, const nlp_step_info *step, vo
   st->policy = (ner_merge_policy)choice_index(policy_choices, option_string(o, "merge_policy"), 0);
   const char *merge = option_string(o, "merge_with");
   st->merge_with = merge ? g_strdup(merge) : NULL;
+  st->crf_declared = ner_head_declares_crf(step->head_dir);
   struct json_object *ignore;
   if (o && json_object_object_get_ex(o, "ignore_labels", &ignore) &&
       json_object_is_type(ignore, json_type_array)) {
@@ -254,6 +274,12 @@ typedef struct {
   const nlp_host *host;
   nlp_batch *batch;
 } decode_ctx;
+
+/* The ABI 1.2 CRF decoder, when the host has it. */
+static bool host_has_crf(const nlp_host *h) {
+  return h->struct_size >= offsetof(nlp_host, crf_viterbi) + sizeof(h->crf_viterbi) &&
+         h->crf_viterbi;
+}
 
 static char *decode_with_host(void *p, const char *const *pieces, size_t n) {
   decode_ctx *d = p;
@@ -449,9 +475,11 @@ static struct json_object *merged_json(const ner_state *st, nlp_batch *batch, si
   return out;
 }
 
-/* Entities of one document from its windows (WINS[0..n), in window order). */
+/* Entities of one document from its windows (WINS[0..n), in window order); CRF NULL
+ * unless the head is a CRF. */
 static void process_doc(const ner_state *st, nlp_batch *batch, size_t doc, const nlp_window *const *wins,
-                        size_t n, const nlp_tensor_view *weight, const nlp_tensor_view *bias) {
+                        size_t n, const nlp_tensor_view *weight, const nlp_tensor_view *bias,
+                        const ner_crf *crf) {
   const nlp_host *h = st->host;
   size_t len = 0, nl = st->labels->n;
   const char *text = h->doc_text(batch, doc, &len);
@@ -460,21 +488,30 @@ static void process_doc(const ner_state *st, nlp_batch *batch, size_t doc, const
   t.cp = cp;
   GPtrArray *owned = g_ptr_array_new_with_free_func(g_free);
   window_tokens *wt = g_new0(window_tokens, n);
-  float **probs = g_new0(float *, n);
+  float **probs = g_new0(float *, n), **logits = g_new0(float *, n);
   decode_ctx dc = {h, batch};
   ner_context cx = {st->labels, st->strategy, decode_with_host, &dc, st->ignore};
   for (size_t k = 0; k < n; k++) {
     const nlp_window *w = wins[k];
-    probs[k] = g_new(float, (w->n_tokens ? w->n_tokens : 1) * nl);
+    size_t rows = (w->n_tokens ? w->n_tokens : 1) * nl;
+    probs[k] = g_new(float, rows);
     h->linear(w->hidden, w->n_tokens, st->hidden_size, weight->data, bias ? bias->data : NULL, nl,
               probs[k]);
+    if (crf) logits[k] = g_memdup2(probs[k], rows * sizeof(float)); /* the CRF's emissions */
     softmax_rows(probs[k], w->n_tokens, nl);
     wt[k].tokens = g_array_new(FALSE, FALSE, sizeof(ner_token));
     wt[k].ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
     gather_tokens(st, batch, w, probs[k], &t, owned, &wt[k]);
   }
   GPtrArray *entities;
-  if (st->strategy == NER_AGG_NONE) {
+  if (crf) {
+    ner_crf_window *cw = g_new0(ner_crf_window, n);
+    for (size_t k = 0; k < n; k++)
+      cw[k] = (ner_crf_window){(const ner_token *)(void *)wt[k].tokens->data, wt[k].tokens->len,
+                               logits[k], k ? overlap_of(&wt[k - 1], &wt[k]) : 0};
+    entities = ner_crf_decode(&cx, crf, text, len, cw, n);
+    g_free(cw);
+  } else if (st->strategy == NER_AGG_NONE) {
     GArray *all = n > 1 ? dedupe_tokens(wt, n) : NULL;
     const GArray *use = all ? all : wt[0].tokens;
     entities = ner_window_aggregate(&cx, (const ner_token *)(const void *)use->data, use->len, 0);
@@ -509,9 +546,11 @@ static void process_doc(const ner_state *st, nlp_batch *batch, size_t doc, const
     g_array_free(wt[k].tokens, TRUE);
     g_array_free(wt[k].ids, TRUE);
     g_free(probs[k]);
+    g_free(logits[k]);
   }
   g_free(wt);
   g_free(probs);
+  g_free(logits);
   g_ptr_array_unref(owned);
   g_free(cp);
 }
@@ -536,6 +575,26 @@ static nlp_status ner_process(void *p, nlp_batch *batch) {
   else if (bias && (bias->ndim != 1 || bias->shape[0] != st->labels->n))
     bad = g_strdup_printf("classifier.bias has %zu values, expected %zu (one per label)",
                           bias->ndim == 1 ? bias->shape[0] : 0, st->labels->n);
+  /* A CRF head (pytorch-crf's names, written by `nlpipe train` with "crf": true). */
+  const nlp_tensor_view *trans = bad ? NULL : h->tensor(batch, "crf.transitions");
+  const nlp_tensor_view *t_start = trans ? h->tensor(batch, "crf.start_transitions") : NULL;
+  const nlp_tensor_view *t_end = trans ? h->tensor(batch, "crf.end_transitions") : NULL;
+  size_t nl = st->labels->n;
+  if (!bad && !trans && st->crf_declared)
+    bad = g_strdup("head.json says \"crf\": true but \"crf.transitions\" is not in the head");
+  else if (trans && (trans->ndim != 2 || trans->shape[0] != nl || trans->shape[1] != nl))
+    bad = g_strdup_printf("crf.transitions: expected [%zu x %zu] (labels x labels)", nl, nl);
+  else if (trans && (!t_start || t_start->ndim != 1 || t_start->shape[0] != nl || !t_end ||
+                     t_end->ndim != 1 || t_end->shape[0] != nl))
+    bad = g_strdup_printf("a CRF head needs crf.start_transitions and crf.end_transitions of %zu "
+                          "values (one per label)", nl);
+  else if (trans && !host_has_crf(h))
+    bad = g_strdup_printf("a CRF head needs the host's crf_viterbi (plugin ABI %u.2); this host "
+                          "is ABI %u.%u", NLP_PLUGIN_ABI_MAJOR, NLP_PLUGIN_ABI_MAJOR_OF(h->abi_version),
+                          NLP_PLUGIN_ABI_MINOR_OF(h->abi_version));
+  ner_crf crf = {0};
+  if (trans && !bad)
+    crf = (ner_crf){trans->data, t_start->data, t_end->data, h->crf_viterbi};
   if (bad) {
     h->log(NLP_LOG_ERROR, PLUGIN_NAME, "%s", bad);
     for (size_t d = 0; d < n_docs; d++) h->set_error(batch, d, bad);
@@ -553,7 +612,7 @@ static nlp_status ner_process(void *p, nlp_batch *batch) {
   for (size_t d = 0; d < n_docs; d++) {
     if (!by_doc[d]) continue; /* the host failed it while encoding */
     process_doc(st, batch, d, (const nlp_window *const *)by_doc[d]->pdata, by_doc[d]->len, weight,
-                bias);
+                bias, crf.viterbi ? &crf : NULL);
     g_ptr_array_free(by_doc[d], TRUE);
   }
   g_free(by_doc);
@@ -571,7 +630,8 @@ static const nlp_plugin_desc ner_desc = {
         "Named entities from a token-classification head on the shared encoder pass, with "
         "Hugging Face's aggregation strategies (none, simple, first, average, max), word-aware "
         "through the tokenizer's word ids, BIO and BIOES tags, long texts in overlapping "
-        "windows stitched without duplicates, and optional merging with an entity-ruler step. "
+        "windows stitched without duplicates, CRF heads decoded by Viterbi over the words' "
+        "first pieces (as nlpipe eval), and optional merging with an entity-ruler step. "
         "Output: [{\"entity_group\",\"score\",\"word\",\"start\",\"end\"}], code-point offsets.",
     .options = ner_options,
     .n_options = sizeof ner_options / sizeof ner_options[0],

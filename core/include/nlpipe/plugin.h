@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define NLP_PLUGIN_ABI_MAJOR 1u
-#define NLP_PLUGIN_ABI_MINOR 1u
+#define NLP_PLUGIN_ABI_MINOR 2u
 #define NLP_PLUGIN_ABI_VERSION ((NLP_PLUGIN_ABI_MAJOR << 16) | NLP_PLUGIN_ABI_MINOR)
 #define NLP_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define NLP_PLUGIN_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
@@ -188,6 +188,15 @@ typedef struct nlp_host {
   char *(*decode_tokens)(nlp_batch *batch, const char *const *tokens, size_t n);
   /* The unknown token's id, or -1 when the tokenizer has none. */
   int32_t (*unk_id)(nlp_batch *batch);
+
+  /* ---- ABI 1.2 (check struct_size) ---- */
+  /* Viterbi decoding of a linear-chain CRF (pytorch-crf's parameters): writes to
+   * PATH[0..n) the tags y maximising start[y0] + sum_t emissions[t][yt]
+   * + sum_{t>0} transitions[y(t-1)][yt] + end[y(n-1)]. EMISSIONS n x n_tags row-major,
+   * TRANSITIONS n_tags x n_tags (row = from, column = to), START and END n_tags. The
+   * same code `nlpipe train` / `nlpipe eval` decode CRF heads with (ties: lowest tag). */
+  void (*crf_viterbi)(const float *emissions, size_t n, size_t n_tags, const float *transitions,
+                      const float *start, const float *end, int32_t *path);
 } nlp_host;
 
 /* What create() learns about its step. */

@@ -1,0 +1,164 @@
+/* crf.c — a CRF token-classification head decoded as the trainer's evaluation decodes
+ * it (core/train/trainer.c evaluate(), nlp_train_head_viterbi), so that a pipeline's
+ * entities equal what `nlpipe eval HEAD DATA` scores (see ner.h). */
+#include "ner.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  int32_t start, end;   /* code points of the text */
+  int label;            /* Viterbi tag, -1 while no window has tagged the word */
+  double score;         /* softmax probability of the tag at its first piece */
+  const ner_token *first; /* that first piece */
+  size_t first_index;   /* its position among the document's tokens */
+  GPtrArray *pieces;    /* the word's tokens' strings, in order, each once (borrowed) */
+} crf_word;
+
+bool ner_head_declares_crf(const char *head_dir) {
+  if (!head_dir) return false;
+  char *file = g_build_filename(head_dir, "head.json", NULL);
+  struct json_object *head = json_object_from_file(file), *v;
+  bool crf = false;
+  if (head && json_object_object_get_ex(head, "crf", &v) && json_object_is_type(v, json_type_boolean))
+    crf = json_object_get_boolean(v);
+  if (head && json_object_object_get_ex(head, "head_type", &v) &&
+      json_object_is_type(v, json_type_string) && !strcmp(json_object_get_string(v), "crf"))
+    crf = true;
+  json_object_put(head);
+  g_free(file);
+  return crf;
+}
+
+/* The whitespace-separated words of TEXT; *WORD_OF (n_cp entries) maps a code point
+ * to the word holding it, -1 for whitespace. */
+static GArray *crf_text_words(const char *text, size_t len, int32_t **word_of, size_t *n_cp) {
+  GArray *words = g_array_new(FALSE, TRUE, sizeof(crf_word));
+  size_t n = (size_t)g_utf8_strlen(text, (gssize)len);
+  int32_t *of = g_new(int32_t, n + 1);
+  const char *p = text;
+  for (size_t i = 0; i < n; i++, p = g_utf8_next_char(p)) {
+    if (g_unichar_isspace(g_utf8_get_char(p))) {
+      of[i] = -1;
+      continue;
+    }
+    if (!i || of[i - 1] < 0) {
+      crf_word w = {.start = (int32_t)i, .label = -1, .pieces = g_ptr_array_new()};
+      g_array_append_val(words, w);
+    }
+    crf_word *w = &g_array_index(words, crf_word, words->len - 1);
+    w->end = (int32_t)i + 1;
+    of[i] = (int32_t)words->len - 1;
+  }
+  *word_of = of;
+  *n_cp = n;
+  return words;
+}
+
+/* The word T starts (T is its first piece), or -1. */
+static int32_t crf_first_piece_of(const ner_token *t, GArray *words, const int32_t *word_of,
+                                  size_t n_cp) {
+  if (t->end <= t->start || t->start < 0 || (size_t)t->start >= n_cp) return -1;
+  int32_t w = word_of[t->start];
+  return w >= 0 && g_array_index(words, crf_word, w).start == t->start ? w : -1;
+}
+
+/* One entity from words [from, to) (aggregated strategies). */
+static ner_entity *crf_entity(const ner_context *cx, GArray *words, size_t from, size_t to) {
+  ner_entity *e = ner_entity_new(0);
+  for (size_t i = from; i < to; i++) {
+    crf_word *w = &g_array_index(words, crf_word, i);
+    ner_unit u = {.label = w->label, .score = w->score, .start = w->start, .end = w->end};
+    u.piece = ner_decode_pieces(cx, (const char *const *)w->pieces->pdata, w->pieces->len);
+    g_array_append_val(e->units, u);
+  }
+  const crf_word *a = &g_array_index(words, crf_word, from), *b = &g_array_index(words, crf_word, to - 1);
+  e->label = a->label;
+  e->start = a->start;
+  e->end = b->end;
+  e->index = a->first_index;
+  ner_entity_rescore(e);
+  ner_entity_set_word(cx, e);
+  return e;
+}
+
+GPtrArray *ner_crf_decode(const ner_context *cx, const ner_crf *crf, const char *text, size_t len,
+                          const ner_crf_window *wins, size_t n_windows) {
+  const ner_labels *l = cx->labels;
+  size_t nl = l->n, n_cp = 0;
+  int32_t *word_of = NULL;
+  GArray *words = crf_text_words(text, len, &word_of, &n_cp);
+  size_t index0 = n_windows && wins[0].n ? wins[0].tokens[0].index : 0;
+  for (size_t k = 0; k < n_windows; k++) {
+    const ner_crf_window *w = &wins[k];
+    if (k) index0 += wins[k - 1].n - w->overlap;
+    /* the chain: the window's first pieces, in order */
+    size_t m = 0;
+    size_t *pos = g_new(size_t, w->n + 1);
+    float *em = g_new(float, (w->n + 1) * nl);
+    for (size_t j = 0; j < w->n; j++) {
+      if (crf_first_piece_of(&w->tokens[j], words, word_of, n_cp) < 0) continue;
+      memcpy(em + m * nl, w->logits + w->tokens[j].index * nl, nl * sizeof(float));
+      pos[m++] = j;
+    }
+    int32_t *path = g_new(int32_t, m + 1);
+    if (m) crf->viterbi(em, m, nl, crf->transitions, crf->start, crf->end, path);
+    /* a word's tag comes from the first window that has its first piece */
+    for (size_t t = 0; t < m; t++) {
+      const ner_token *tok = &w->tokens[pos[t]];
+      crf_word *cw = &g_array_index(words, crf_word, crf_first_piece_of(tok, words, word_of, n_cp));
+      if (cw->label >= 0 || path[t] < 0 || (size_t)path[t] >= nl) continue;
+      cw->label = path[t];
+      cw->score = tok->scores[path[t]];
+      cw->first = tok;
+      cw->first_index = index0 + pos[t];
+    }
+    /* every token once (the overlap was in the window before), to its word */
+    for (size_t j = w->overlap; j < w->n; j++) {
+      const ner_token *tok = &w->tokens[j];
+      if (tok->start < 0 || (size_t)tok->start >= n_cp || word_of[tok->start] < 0) continue;
+      g_ptr_array_add(g_array_index(words, crf_word, word_of[tok->start]).pieces, (gpointer)tok->piece);
+    }
+    g_free(path);
+    g_free(em);
+    g_free(pos);
+  }
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)ner_entity_free);
+  if (cx->strategy == NER_AGG_NONE) {
+    for (guint i = 0; i < words->len; i++) {
+      crf_word *w = &g_array_index(words, crf_word, i);
+      if (w->label < 0 || ner_ignored(cx, l->names[w->label])) continue;
+      ner_entity *e = ner_entity_new(0);
+      ner_unit u = {g_strdup(w->first->piece), w->label, w->score, w->first->start, w->first->end};
+      g_array_append_val(e->units, u);
+      e->label = w->label;
+      e->score = w->score;
+      e->start = w->first->start;
+      e->end = w->first->end;
+      e->index = w->first_index;
+      e->word = strdup(w->first->piece);
+      g_ptr_array_add(out, e);
+    }
+  } else {
+    /* runs of tagged words (HF group_entities' rule, seqeval's chunks); an untagged
+     * word ends a run; the ignore filter after grouping, on the group */
+    size_t from = 0;
+    bool open = false;
+    for (guint i = 0; i <= words->len; i++) {
+      const crf_word *w = i < words->len ? &g_array_index(words, crf_word, i) : NULL;
+      bool tagged = w && w->label >= 0;
+      if (open && tagged &&
+          ner_labels_continues(l, g_array_index(words, crf_word, i - 1).label, w->label))
+        continue;
+      if (open && !ner_ignored(cx, l->groups[g_array_index(words, crf_word, from).label]))
+        g_ptr_array_add(out, crf_entity(cx, words, from, i));
+      open = tagged;
+      from = i;
+    }
+  }
+  for (guint i = 0; i < words->len; i++) g_ptr_array_free(g_array_index(words, crf_word, i).pieces, TRUE);
+  g_array_free(words, TRUE);
+  g_free(word_of);
+  return out;
+}
