@@ -70,6 +70,9 @@ def parse():
                     help="continued pretraining: start from the weights of this checkpoint "
                          "(a previous stage's ckpt.pt, or an exported model.safetensors), "
                          "with a fresh optimizer and schedule")
+    ap.add_argument("--embed-init", default="",
+                    help="start the word embeddings and the MLM bias from embed_init.py's .npz "
+                         "(PPMI-SVD vectors, log unigram probabilities) instead of N(0, 0.02)")
     ap.add_argument("--replay-replans", default="",
                     help="exact reproduction: JSON list of re-plans from a previous run's "
                          "dev_report.json / MODEL_CARD ('[]' for none); applies exactly those "
@@ -163,6 +166,11 @@ def main():
         model.load_state_dict(sd, strict=True)
     elif a.init:
         model.load_state_dict(torch.load(a.init)["model"])
+    if a.embed_init:
+        ei = np.load(a.embed_init)
+        with torch.no_grad():
+            model.bert.embeddings.word_embeddings.weight.copy_(torch.from_numpy(ei["word"]))
+            model.cls.predictions.bias.copy_(torch.from_numpy(ei["bias"]))
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (no_decay if (n.endswith("bias") or "LayerNorm" in n) else decay).append(p)

@@ -3,6 +3,7 @@
 #   sh models/recipes/run_pretrain.sh [--resume]            stage 1 (from the repository root)
 #   STAGE=2 sh models/recipes/run_pretrain.sh [--resume]    stage 2, from stage 1's ckpt.pt
 #   STAGE=3 sh models/recipes/run_pretrain.sh [--resume]    stage 3, from the committed export
+#   STAGE=4 sh models/recipes/run_pretrain.sh [--resume]    stage 4, fresh, distributional start
 # Stage 1: corpora only, one torch/OMP/BLIS thread, nice 10, <= 105 min.
 # Stage 2: corpora + the train splits' unlabelled task text (prepare_data.py --stage 2),
 #          two threads, <= 90 min, starting from stage 1's weights with a fresh schedule.
@@ -10,6 +11,9 @@
 #          thread (robust while the machine does other work), batch 32 (twice the optimizer
 #          steps for the same tokens), peak LR 5e-4 (a first try at 1e-3 raised the dev loss from
 #          6.31 to 6.46 before it fell), <= 60 min, from the committed model.safetensors (f16).
+# Stage 4: a fresh model whose word embeddings and MLM bias start from embed_init.py (PPMI-SVD
+#          vectors, log unigram probabilities) on stage 2's data (OUT=/work/scratch/pretrain4),
+#          two threads, batch 64, peak LR 1e-3, <= 95 min.
 # FAST_MALLOC=1 keeps glibc malloc from returning big blocks to the kernel
 # (MALLOC_MMAP_MAX_=0): ~10% faster (fewer page faults), but the heap fragments and RSS
 # grew from 4.4 to 7+ GB in 25 min, so it is off by default.
@@ -18,7 +22,11 @@ set -e
 cd "$(dirname "$0")/../.."
 S1=${S1:-/work/scratch/pretrain}
 BATCH=64
-if [ "${STAGE:-1}" = 3 ]; then
+if [ "${STAGE:-1}" = 4 ]; then
+    OUT=${OUT:-/work/scratch/pretrain4}
+    set -- --embed-init "$OUT/embed_init.npz" --threads 2 --steps "${STEPS:-3000}" --warmup 100 \
+        --lr 1e-3 --seed 2468 --max-minutes "${MINUTES:-95}" "$@"
+elif [ "${STAGE:-1}" = 3 ]; then
     OUT=${OUT:-/work/scratch/pretrain3}
     BATCH=32
     set -- --init models/nlpipe-bert-mini/model.safetensors --threads 1 --steps "${STEPS:-2100}" \
