@@ -424,6 +424,31 @@ static void test_crf_decode_window(void) {
   ner_labels_free(l);
 }
 
+/* "paul, ok": the comma is a word of its own (BERT's pre-tokenizer), so the entity
+ * is "paul" (0..4), not the whitespace word "paul,"; with the comma's strong O the
+ * chain reads B-PER O O. */
+static void test_crf_decode_punctuation(void) {
+  const char *text = "paul, ok";
+  ner_labels *l = ner_labels_new(crf_names, 3, NER_SCHEME_AUTO);
+  const float logits[12] = {9, 0, 0, /* [CLS] */ 0, 4, 0, 6, 0, 0, 5, 0, 0};
+  float probs[12];
+  crf_probs(logits, 4, probs);
+  const ner_token t[3] = {{"paul", 0, 4, 1, false, probs + 3},
+                          {",", 4, 5, 2, false, probs + 6},
+                          {"ok", 6, 8, 3, false, probs + 9}};
+  ner_crf crf = {crf_trans, crf_start, crf_end, nlp_crf_viterbi};
+  ner_crf_window w = {t, 3, logits, 0};
+  ner_context cx = {l, NER_AGG_SIMPLE, fake_decode, NULL, ignore_o};
+  GPtrArray *e = ner_crf_decode(&cx, &crf, text, strlen(text), &w, 1);
+  CU_ASSERT_EQUAL_FATAL(e->len, 1);
+  CU_ASSERT_EQUAL(at(e, 0)->start, 0);
+  CU_ASSERT_EQUAL(at(e, 0)->end, 4);
+  CU_ASSERT_STRING_EQUAL(at(e, 0)->word, "paul");
+  CU_ASSERT_DOUBLE_EQUAL(at(e, 0)->score, probs[4], 1e-6);
+  g_ptr_array_unref(e);
+  ner_labels_free(l);
+}
+
 /* Two windows sharing mari ##a: the first (ana mari ##a) tags maria O (the two-word
  * chain above), the second (mari ##a lopez, emissions mari [0 0 1], lopez [0 0 3])
  * would tag it B-PER. The first window's tag stands, as in the trainer's evaluation:
@@ -475,6 +500,7 @@ static void register_suites(void) {
   CU_add_test(s, "CRF: Viterbi by hand", test_crf_viterbi_hand);
   CU_add_test(s, "CRF: one window, first pieces only", test_crf_decode_window);
   CU_add_test(s, "CRF: the first window tags a word", test_crf_decode_windows);
+  CU_add_test(s, "CRF: punctuation is a word of its own", test_crf_decode_punctuation);
 }
 
 int main(void) { return nlp_test_main(register_suites); }

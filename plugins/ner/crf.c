@@ -31,25 +31,49 @@ bool ner_head_declares_crf(const char *head_dir) {
   return crf;
 }
 
-/* The whitespace-separated words of TEXT; *WORD_OF (n_cp entries) maps a code point
+/* BERT's basic tokenizer's punctuation: ASCII symbols and Unicode P* characters. */
+static bool crf_is_punct(gunichar c) {
+  if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126))
+    return true;
+  switch (g_unichar_type(c)) {
+  case G_UNICODE_CONNECT_PUNCTUATION: case G_UNICODE_DASH_PUNCTUATION:
+  case G_UNICODE_CLOSE_PUNCTUATION: case G_UNICODE_FINAL_PUNCTUATION:
+  case G_UNICODE_INITIAL_PUNCTUATION: case G_UNICODE_OTHER_PUNCTUATION:
+  case G_UNICODE_OPEN_PUNCTUATION:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* The words of TEXT as BERT's pre-tokenizer cuts them: runs of non-space characters,
+ * each punctuation character a word of its own. Training data comes pre-tokenized
+ * (wikigold: "Paris ," not "Paris,"), so this keeps "Paris," from becoming one entity
+ * word with its comma; a data token with punctuation inside ("U.S.") is the one case
+ * where the chain differs from the trainer's. *WORD_OF (n_cp entries) maps a code point
  * to the word holding it, -1 for whitespace. */
 static GArray *crf_text_words(const char *text, size_t len, int32_t **word_of, size_t *n_cp) {
   GArray *words = g_array_new(FALSE, TRUE, sizeof(crf_word));
   size_t n = (size_t)g_utf8_strlen(text, (gssize)len);
   int32_t *of = g_new(int32_t, n + 1);
   const char *p = text;
+  bool prev_punct = false;
   for (size_t i = 0; i < n; i++, p = g_utf8_next_char(p)) {
-    if (g_unichar_isspace(g_utf8_get_char(p))) {
+    gunichar c = g_utf8_get_char(p);
+    if (g_unichar_isspace(c)) {
       of[i] = -1;
+      prev_punct = false;
       continue;
     }
-    if (!i || of[i - 1] < 0) {
+    bool punct = crf_is_punct(c);
+    if (!i || of[i - 1] < 0 || punct || prev_punct) {
       crf_word w = {.start = (int32_t)i, .label = -1, .pieces = g_ptr_array_new()};
       g_array_append_val(words, w);
     }
     crf_word *w = &g_array_index(words, crf_word, words->len - 1);
     w->end = (int32_t)i + 1;
     of[i] = (int32_t)words->len - 1;
+    prev_punct = punct;
   }
   *word_of = of;
   *n_cp = n;
