@@ -107,6 +107,10 @@ def card_block(ck, st_bytes):
     if a.get("init"):
         lines.insert(2, f"- Continued pretraining (stage 2): started from the weights of `{a['init']}` "
                         "with a fresh optimizer and schedule; the figures below are this stage's.")
+    if a.get("embed_init"):
+        lines.insert(2, f"- Fresh start (stage 4): word embeddings and MLM bias from `{a['embed_init']}` "
+                        "(`embed_init.py`: PPMI-SVD vectors, log unigram probabilities), the rest "
+                        f"initialised like HF (seed {a['seed']}).")
     if sch.get("replans"):
         lines.append("- Deadline guard re-planned the LR decay: "
                      + "; ".join(f"at step {r['at_step']} total {r['old_total']} -> {r['new_total']}"
