@@ -424,29 +424,28 @@ static void test_crf_decode_window(void) {
   ner_labels_free(l);
 }
 
-/* "paul, ok": the comma is a word of its own (BERT's pre-tokenizer), so the entity
- * is "paul" (0..4), not the whitespace word "paul,"; with the comma's strong O the
- * chain reads B-PER O O. */
-static void test_crf_decode_punctuation(void) {
-  const char *text = "paul, ok";
-  ner_labels *l = ner_labels_new(crf_names, 3, NER_SCHEME_AUTO);
-  const float logits[12] = {9, 0, 0, /* [CLS] */ 0, 4, 0, 6, 0, 0, 5, 0, 0};
-  float probs[12];
-  crf_probs(logits, 4, probs);
-  const ner_token t[3] = {{"paul", 0, 4, 1, false, probs + 3},
-                          {",", 4, 5, 2, false, probs + 6},
-                          {"ok", 6, 8, 3, false, probs + 9}};
-  ner_crf crf = {crf_trans, crf_start, crf_end, nlp_crf_viterbi};
-  ner_crf_window w = {t, 3, logits, 0};
-  ner_context cx = {l, NER_AGG_SIMPLE, fake_decode, NULL, ignore_o};
-  GPtrArray *e = ner_crf_decode(&cx, &crf, text, strlen(text), &w, 1);
-  CU_ASSERT_EQUAL_FATAL(e->len, 1);
-  CU_ASSERT_EQUAL(at(e, 0)->start, 0);
-  CU_ASSERT_EQUAL(at(e, 0)->end, 4);
-  CU_ASSERT_STRING_EQUAL(at(e, 0)->word, "paul");
-  CU_ASSERT_DOUBLE_EQUAL(at(e, 0)->score, probs[4], 1e-6);
-  g_ptr_array_unref(e);
-  ner_labels_free(l);
+/* The CRF's words: edge punctuation cut off, one character a word, so an entity on raw
+ * text ends at "Paul", not "Paul,"; abbreviations, clitics and all-punctuation words
+ * stay whole, as the pre-tokenized training data has them. */
+static void test_crf_text_words(void) {
+  const char *text = "(Paul), U.S. J. Jr. 's -- 6:30 Zürich.";
+  const char *want[] = {"(", "Paul", ")", ",", "U.S.", "J.", "Jr", ".", "'s", "--", "6:30", "Zürich", "."};
+  int32_t *word_of = NULL;
+  size_t n_cp = 0;
+  GArray *words = crf_text_words(text, strlen(text), &word_of, &n_cp);
+  CU_ASSERT_EQUAL(n_cp, (size_t)g_utf8_strlen(text, -1));
+  CU_ASSERT_EQUAL_FATAL(words->len, G_N_ELEMENTS(want));
+  for (guint i = 0; i < words->len; i++) {
+    const crf_word *w = &g_array_index(words, crf_word, i);
+    char *got = g_utf8_substring(text, w->start, w->end);
+    CU_ASSERT_STRING_EQUAL(got, want[i]);
+    CU_ASSERT_EQUAL(word_of[w->start], (int32_t)i);
+    g_free(got);
+    g_ptr_array_free(w->pieces, TRUE);
+  }
+  CU_ASSERT_EQUAL(word_of[7], -1);                 /* the space after "(Paul)," */
+  g_array_free(words, TRUE);
+  g_free(word_of);
 }
 
 /* Two windows sharing mari ##a: the first (ana mari ##a) tags maria O (the two-word
@@ -500,7 +499,7 @@ static void register_suites(void) {
   CU_add_test(s, "CRF: Viterbi by hand", test_crf_viterbi_hand);
   CU_add_test(s, "CRF: one window, first pieces only", test_crf_decode_window);
   CU_add_test(s, "CRF: the first window tags a word", test_crf_decode_windows);
-  CU_add_test(s, "CRF: punctuation is a word of its own", test_crf_decode_punctuation);
+  CU_add_test(s, "CRF: words, edge punctuation cut off", test_crf_text_words);
 }
 
 int main(void) { return nlp_test_main(register_suites); }
