@@ -64,18 +64,17 @@
  * CRF heads (`nlpipe train` with "head": {"crf": true}; any head with pytorch-crf's
  * "crf.transitions" [labels x labels, from row to column], "crf.start_transitions" and
  * "crf.end_transitions" [labels]) are decoded as `nlpipe eval HEAD` decodes them, so a
- * pipeline's entities score exactly what eval scores (tests/test-train.c): a word is a
- * whitespace-separated word of the text (as in training, where the text is the record's
- * tokens joined by spaces) and its first piece the token that starts where it starts;
+ * pipeline's entities score what eval scores (tests/test-train.c): a word is a
+ * whitespace-separated word of the text with its edge punctuation cut off (as in
+ * training, where the text is the record's tokens joined by spaces; the exceptions are
+ * in crf.c) and its first piece the token that starts where it starts;
  * per window, one Viterbi chain (the host's crf_viterbi, ABI 1.2, the trainer's own
  * code) over the first pieces' logits; a word takes its tag from the first window
  * that has its first piece; runs of tagged words make the entities (same grouping
  * as above), spanning whole words; score = mean over the entity's words of the softmax
  * probability of the word's tag at its first piece. Every aggregated strategy gives
  * this same result (a CRF tags words; "stitch" does not apply); "none" gives one item
- * per tagged word, its first piece. Text that is not split like the training data
- * (e.g. "Oslo." where the data had "Oslo .") is tagged word by whitespace word all
- * the same, so an entity may then include the punctuation glued to it. head.json with
+ * per tagged word, its first piece. head.json with
  * "crf": true but no crf.* tensors, tensors of the wrong shape, or a host older than
  * ABI 1.2 fail the documents with a message.
  *
