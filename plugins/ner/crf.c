@@ -140,10 +140,13 @@ GPtrArray *ner_crf_decode(const ner_context *cx, const ner_crf *crf, const char 
     /* the chain: the window's first pieces, in order */
     size_t m = 0;
     size_t *pos = g_new(size_t, w->n + 1);
+    int32_t *word = g_new(int32_t, w->n + 1); /* the word chain position t starts */
     float *em = g_new(float, (w->n + 1) * nl);
     for (size_t j = 0; j < w->n; j++) {
-      if (crf_first_piece_of(&w->tokens[j], words, word_of, n_cp) < 0) continue;
+      int32_t wi = crf_first_piece_of(&w->tokens[j], words, word_of, n_cp);
+      if (wi < 0) continue;
       memcpy(em + m * nl, w->logits + w->tokens[j].index * nl, nl * sizeof(float));
+      word[m] = wi;
       pos[m++] = j;
     }
     int32_t *path = g_new(int32_t, m + 1);
@@ -151,7 +154,7 @@ GPtrArray *ner_crf_decode(const ner_context *cx, const ner_crf *crf, const char 
     /* a word's tag comes from the first window that has its first piece */
     for (size_t t = 0; t < m; t++) {
       const ner_token *tok = &w->tokens[pos[t]];
-      crf_word *cw = &g_array_index(words, crf_word, crf_first_piece_of(tok, words, word_of, n_cp));
+      crf_word *cw = &g_array_index(words, crf_word, word[t]);
       if (cw->label >= 0 || path[t] < 0 || (size_t)path[t] >= nl) continue;
       cw->label = path[t];
       cw->score = tok->scores[path[t]];
@@ -166,6 +169,7 @@ GPtrArray *ner_crf_decode(const ner_context *cx, const ner_crf *crf, const char 
     }
     g_free(path);
     g_free(em);
+    g_free(word);
     g_free(pos);
   }
   GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)ner_entity_free);

@@ -128,9 +128,9 @@ GPtrArray *ner_stitch(const ner_context *cx, GPtrArray *per_window, bool join);
 
 /* A head with "crf.transitions" is decoded as `nlpipe eval HEAD` decodes it (the
  * trainer's evaluate()): its words are the text's whitespace-separated words with edge
- * punctuation cut off (a training record's text is its "tokens" joined by spaces, see
- * crf.c for the exceptions); a token is a word's first
- * piece when it starts where the word starts. Per window, one Viterbi chain over the
+ * punctuation cut off (a training record's text is its "tokens" joined by spaces; see
+ * crf.c for the exceptions); a token is a word's first piece when it starts where the
+ * word starts. Per window, one Viterbi chain over the
  * emissions (logits) of the window's first pieces, in order; a word takes the tag of
  * its first piece in the first window that has one (windows overlap by the stride).
  * Words without a first piece are outside every entity. Entities: runs of words
