@@ -260,6 +260,14 @@ static void test_train_embeddings(void) {
                                        "bert.embeddings.LayerNorm.weight",
                                        "bert.encoder.layer.0.output.dense.weight", NULL},
                  (const char *const[]){NULL});
+  /* every batch embeds its ids: no frozen-feature cache is written, only checkpoints */
+  char *cache = g_strconcat(out, ".cache", NULL);
+  GDir *dir = g_dir_open(cache, 0, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+  for (const char *name; (name = g_dir_read_name(dir));)
+    CU_ASSERT_FALSE(g_str_has_prefix(name, "features-"));
+  g_dir_close(dir);
+  g_free(cache);
   g_free(out);
   char *cfg = g_strconcat(FIX, "cls.json", NULL), *o2 = out_dir("emb-refused");
   nlp_test_run r = nlp_test_run_nlpipe(

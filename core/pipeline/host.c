@@ -1,6 +1,7 @@
 #include "pipeline/host.h"
 #include "tensor/crf.h"
 #include "tensor/gemm.h"
+#include "text/sentences.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -137,6 +138,7 @@ static const nlp_host host_table = {
     .decode_tokens = host_decode_tokens,
     .unk_id = host_unk_id,
     .crf_viterbi = nlp_crf_viterbi,
+    .split_sentences = nlp_sentences_split,
 };
 
 const nlp_host *nlp_host_get(void) { return &host_table; }

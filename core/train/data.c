@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "eval/metrics.h"
+#include "text/sentences.h"
 #include "util/error.h"
 
 #define MAX_PROBLEMS 20
@@ -88,25 +89,18 @@ static bool valid_tag(const char *t) {
   return strchr("BIES", t[0]) && t[1] == '-' && t[2];
 }
 
-/* Sentences of a document: lines, then sentence ends (. ! ?) followed by a space. */
+/* Sentences of a document by the pipeline's rules (text/sentences.h), as code-point ranges. */
 static void split_sentences(const char *text, GArray *starts, GArray *ends) {
-  glong n = g_utf8_strlen(text, -1);
-  gunichar *u = g_utf8_to_ucs4_fast(text, -1, NULL);
-  glong s = 0;
-  for (glong i = 0; i <= n; i++) {
-    bool cut = i == n || u[i] == '\n' ||
-               (i > 0 && (u[i - 1] == '.' || u[i - 1] == '!' || u[i - 1] == '?') && u[i] == ' ');
-    if (!cut) continue;
-    glong a = s, b = i;
-    while (a < b && g_unichar_isspace(u[a])) a++;
-    while (b > a && g_unichar_isspace(u[b - 1])) b--;
-    if (b > a) {
-      int32_t aa = (int32_t)a, bb = (int32_t)b;
-      g_array_append_val(starts, aa);
-      g_array_append_val(ends, bb);
-    }
-    s = i + 1;
+  glong n = 0;
+  gunichar *u = g_utf8_to_ucs4_fast(text, -1, &n);
+  size_t *bounds = g_new(size_t, 2 * (size_t)n + 2);
+  size_t ns = nlp_sentences_split(u, (size_t)n, bounds);
+  for (size_t i = 0; i < ns; i++) {
+    int32_t a = (int32_t)bounds[2 * i], b = (int32_t)bounds[2 * i + 1];
+    g_array_append_val(starts, a);
+    g_array_append_val(ends, b);
   }
+  g_free(bounds);
   g_free(u);
 }
 

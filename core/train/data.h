@@ -10,9 +10,9 @@
  *                         through gzip)
  *   extractive-summary    {"document", "summary"} plus optional "sentences" and
  *                         "sentence_labels" (0/1 per sentence, SciTLDR); otherwise
- *                         the document is split into lines and sentences and the
- *                         sentence with the best ROUGE-1 F against the summary is
- *                         the positive one
+ *                         the document is split into sentences by the pipeline's
+ *                         rules (text/sentences.h) and the sentence with the best
+ *                         ROUGE-1 F against the summary is the positive one
  * Field names can be changed (nlp_data_fields). Every problem is reported as
  * FILE:LINE: what is wrong — a missing or unknown label, a span outside its text, a
  * tag that is not BIO/BIOES, an empty file — and loading fails when there is any:

@@ -810,6 +810,10 @@ static bool ensure_cache(trainer *t, featset *fs, const char *data_path, size_t 
     g_set_error(error, NLP_ERROR, NLP_ERROR_IO, "%s: cannot create: %s", t->cache_dir, g_strerror(errno));
     return false;
   }
+  /* Training the embedding tables, every batch embeds its token ids with the current
+   * tables (batch_forward): frozen features would never be read. The folder still
+   * holds the epoch checkpoints. */
+  if (t->train_emb) return true;
   char *key = cache_key(t, data_path, max_records);
   char *name = g_strdup_printf("features-%.16s.bin", key);
   char *path = g_build_filename(t->cache_dir, name, NULL);

@@ -1,6 +1,7 @@
-/* plugin.c — the `summarization` plugin, extractive mode: the text's sentences
- * (sentences.h) scored from the encoder states of the shared forward pass, the best
- * ones returned in their original order. No second model and no extra pass.
+/* plugin.c — the `summarization` plugin, extractive mode: the text's sentences (the
+ * host's split_sentences, ABI 1.3, so the ones `nlpipe train` and `nlpipe eval` cut)
+ * scored from the encoder states of the shared forward pass, the best ones returned in
+ * their original order. No second model and no extra pass.
  *
  * Sentence vector: the mean of the last hidden states of the sentence's tokens (a
  * token belongs to the sentence holding its first code point; a token seen in two
@@ -17,11 +18,12 @@
  * and is refused at validation for now). */
 #include <glib.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nlpipe/plugin.h"
-#include "sentences.h"
 
 static const char *const modes[] = {"extractive", "abstractive", NULL};
 static const char *const scorers[] = {"auto", "centroid", "head", NULL};
@@ -70,6 +72,14 @@ static nlp_status create(const nlp_host *host, const nlp_step_info *step, void *
     *error = strdup("summarization needs a model (\"model\": a name from \"models\")");
     return NLP_STATUS_FAILED;
   }
+  if (host->struct_size < offsetof(nlp_host, split_sentences) + sizeof(host->split_sentences) ||
+      !host->split_sentences) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "summarization needs the host's split_sentences (plugin ABI %u.3); this host is ABI %u.%u",
+             NLP_PLUGIN_ABI_MAJOR, NLP_PLUGIN_ABI_MAJOR_OF(host->abi_version), NLP_PLUGIN_ABI_MINOR_OF(host->abi_version));
+    *error = strdup(msg);
+    return NLP_STATUS_FAILED;
+  }
   state *st = calloc(1, sizeof *st);
   st->host = host;
   st->step = strdup(step->name);
@@ -107,8 +117,8 @@ static void summarize(state *st, nlp_batch *batch, size_t d, const nlp_window *c
   const char *text = st->host->doc_text(batch, d, &len);
   glong n_cp = 0;
   gunichar *cp = g_utf8_to_ucs4_fast(text, (glong)len, &n_cp);
-  GArray *sents = g_array_new(FALSE, FALSE, sizeof(nlp_sentence_span));
-  size_t ns = nlp_sentences_split(cp, (size_t)n_cp, sents);
+  size_t *sents = malloc((2 * (size_t)n_cp + 2) * sizeof(size_t));
+  size_t ns = st->host->split_sentences(cp, (size_t)n_cp, sents);
   size_t H = nw ? wins[0]->hidden_size : 0;
   double *vec = calloc(ns * H + 1, sizeof(double)), *centroid = calloc(H + 1, sizeof(double));
   size_t *count = calloc(ns + 1, sizeof(size_t)), total = 0;
@@ -122,11 +132,11 @@ static void summarize(state *st, nlp_batch *batch, size_t d, const nlp_window *c
       size_t start = (size_t)win->offsets[2 * t], end = (size_t)win->offsets[2 * t + 1];
       if (start < covered || end <= start) continue;
       if (end > reach) reach = end;
-      while (s < ns && g_array_index(sents, nlp_sentence_span, s).end <= start) s++;
+      while (s < ns && sents[2 * s + 1] <= start) s++;
       const float *h = win->hidden + t * H;
       for (size_t k = 0; k < H; k++) centroid[k] += h[k];
       total++;
-      if (s < ns && g_array_index(sents, nlp_sentence_span, s).start <= start) {
+      if (s < ns && sents[2 * s] <= start) {
         for (size_t k = 0; k < H; k++) vec[s * H + k] += h[k];
         count[s]++;
       }
@@ -165,13 +175,13 @@ static void summarize(state *st, nlp_batch *batch, size_t d, const nlp_window *c
   struct json_object *list = json_object_new_array();
   for (size_t s = 0; s < ns; s++) {
     if (!chosen[s]) continue;
-    nlp_sentence_span sp = g_array_index(sents, nlp_sentence_span, s);
-    char *piece = g_ucs4_to_utf8(cp + sp.start, (glong)(sp.end - sp.start), NULL, NULL, NULL);
+    size_t a = sents[2 * s], e = sents[2 * s + 1];
+    char *piece = g_ucs4_to_utf8(cp + a, (glong)(e - a), NULL, NULL, NULL);
     g_string_append_printf(summary, "%s%s", summary->len ? " " : "", piece ? piece : "");
     g_free(piece);
     struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "start", json_object_new_int64((int64_t)sp.start));
-    json_object_object_add(o, "end", json_object_new_int64((int64_t)sp.end));
+    json_object_object_add(o, "start", json_object_new_int64((int64_t)a));
+    json_object_object_add(o, "end", json_object_new_int64((int64_t)e));
     json_object_object_add(o, "score", json_object_new_double(score[s]));
     json_object_array_add(list, o);
   }
@@ -186,7 +196,7 @@ static void summarize(state *st, nlp_batch *batch, size_t d, const nlp_window *c
   free(count);
   free(centroid);
   free(vec);
-  g_array_free(sents, TRUE);
+  free(sents);
   g_free(cp);
 }
 

@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define NLP_PLUGIN_ABI_MAJOR 1u
-#define NLP_PLUGIN_ABI_MINOR 2u
+#define NLP_PLUGIN_ABI_MINOR 3u
 #define NLP_PLUGIN_ABI_VERSION ((NLP_PLUGIN_ABI_MAJOR << 16) | NLP_PLUGIN_ABI_MINOR)
 #define NLP_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define NLP_PLUGIN_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
@@ -197,6 +197,15 @@ typedef struct nlp_host {
    * same code `nlpipe train` / `nlpipe eval` decode CRF heads with (ties: lowest tag). */
   void (*crf_viterbi)(const float *emissions, size_t n, size_t n_tags, const float *transitions,
                       const float *start, const float *end, int32_t *path);
+
+  /* ---- ABI 1.3 (check struct_size) ---- */
+  /* Sentences of TEXT[0..n) (Unicode code points): returns how many and writes sentence
+   * i's [start, end) code-point range to BOUNDS[2i], BOUNDS[2i + 1], in order (room for
+   * 2 x n entries). The rules `nlpipe train` / `nlpipe eval` split documents with: a run
+   * of . ! ? … (and closing quotes / brackets) ends a sentence when whitespace and a
+   * sentence-like start follow, except after an abbreviation or an initial; a blank
+   * line always ends one. */
+  size_t (*split_sentences)(const uint32_t *text, size_t n, size_t *bounds);
 } nlp_host;
 
 /* What create() learns about its step. */

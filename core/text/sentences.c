@@ -1,6 +1,7 @@
 /* sentences.c — the rules of sentences.h. */
 #include "sentences.h"
 
+#include <glib.h>
 #include <string.h>
 
 static const char *const abbreviations[] = {
@@ -44,16 +45,16 @@ static gboolean before_is_abbreviation(const gunichar *text, size_t dot) {
   return FALSE;
 }
 
-static void push(const gunichar *text, size_t start, size_t end, GArray *out, size_t *count) {
+static void push(const gunichar *text, size_t start, size_t end, size_t *out, size_t *count) {
   while (start < end && g_unichar_isspace(text[start])) start++;
   while (end > start && g_unichar_isspace(text[end - 1])) end--;
   if (end <= start) return;
-  nlp_sentence_span s = {start, end};
-  g_array_append_val(out, s);
+  out[2 * *count] = start;
+  out[2 * *count + 1] = end;
   (*count)++;
 }
 
-size_t nlp_sentences_split(const gunichar *text, size_t n, GArray *out) {
+size_t nlp_sentences_split(const uint32_t *text, size_t n, size_t *out) {
   size_t count = 0, start = 0;
   for (size_t i = 0; i < n; i++) {
     gunichar c = text[i];
