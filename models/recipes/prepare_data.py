@@ -3,12 +3,19 @@
 
   /usr/bin/python3 models/recipes/prepare_data.py --out /work/scratch/pretrain
   /usr/bin/python3 models/recipes/prepare_data.py --stage 2 --out /work/scratch/pretrain2
+  /usr/bin/python3 models/recipes/prepare_data.py --stage 5 --dev-frac 0.02 --out /work/scratch/pretrain5
+  /usr/bin/python3 models/recipes/prepare_data.py --stage 6 --dev-frac 0.02 --out /work/scratch/pretrain6
 
 Stage 2 (continued pretraining, "task-adaptive" in the sense of Gururangan et al. 2020)
 adds the *unlabelled text of the train splits* the heads are trained on: movie reviews,
 sentence_polarity and subjectivity sentences (no SST-2 dev sentence is in them, see
 ../shared/data/README.md), wikigold train sentences and the SQuAD train paragraphs (each
 once). Dev and test text is never read. Labels are never read.
+
+Stage 5 (task-adaptive pretraining for the sentiment heads, from the shipped backbone) reads
+only the Rotten Tomatoes / movie-review text of stage 2: movie reviews, sentence_polarity and
+subjectivity train sentences, so the MLM sees the sentiment heads' domain far more densely.
+Stage 6 (its second round) adds the SST-2 train phrases.
 
 Each corpus file is read in order; the WordPiece ids of all its lines are
 concatenated (lines are consecutive paragraphs / verses / definitions) and cut into
@@ -61,8 +68,19 @@ TASK_TEXTS = [("sentiment/movie_reviews/docs_train.jsonl", "text", False),
               ("qa/train.jsonl.gz", "context", True)]
 
 
+# stage 5: the sentiment domain only (the first three of TASK_TEXTS); stage 6 adds the SST-2
+# train phrases (each distinct phrase once; sentence fragments of the same reviews)
+SENTIMENT_TEXTS = TASK_TEXTS[:3]
+SST2_TEXTS = [("sentiment/sst2/train.jsonl", "text", True)]
+
+
 def sources(data, stage):
     """(name, path, iterator over text lines) for every file of the stage."""
+    if stage >= 5:
+        for rel, field, unique in SENTIMENT_TEXTS + (SST2_TEXTS if stage == 6 else []):
+            path = os.path.join(data, rel)
+            yield rel, path, jsonl_texts(path, field, unique)
+        return
     for name in FILES:
         path = os.path.join(data, "corpora", name)
         yield f"corpora/{name}", path, (ln.rstrip("\n") for ln in open(path, encoding="utf-8"))
@@ -87,7 +105,7 @@ def main():
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--dev-frac", type=float, default=0.005)
     ap.add_argument("--seed", type=int, default=20240607)
-    ap.add_argument("--stage", type=int, default=1, choices=(1, 2))
+    ap.add_argument("--stage", type=int, default=1, choices=(1, 2, 5, 6))
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     tok = WordPieceTokenizer(os.path.join(a.data, "tokenizers/bert-base-uncased/vocab.txt"))

@@ -4,6 +4,8 @@
 #   STAGE=2 sh models/recipes/run_pretrain.sh [--resume]    stage 2, from stage 1's ckpt.pt
 #   STAGE=3 sh models/recipes/run_pretrain.sh [--resume]    stage 3, from the committed export
 #   STAGE=4 sh models/recipes/run_pretrain.sh [--resume]    stage 4, fresh, distributional start
+#   STAGE=5 sh models/recipes/run_pretrain.sh [--resume]    stage 5, sentiment-domain, from the export
+#   STAGE=6 sh models/recipes/run_pretrain.sh [--resume]    stage 6, stage 5's second round
 # Stage 1: corpora only, one torch/OMP/BLIS thread, nice 10, <= 105 min.
 # Stage 2: corpora + the train splits' unlabelled task text (prepare_data.py --stage 2),
 #          two threads, <= 90 min, starting from stage 1's weights with a fresh schedule.
@@ -14,15 +16,30 @@
 # Stage 4: a fresh model whose word embeddings and MLM bias start from embed_init.py (PPMI-SVD
 #          vectors, log unigram probabilities) on stage 2's data (OUT=/work/scratch/pretrain4),
 #          two threads, batch 64, peak LR 1e-3, <= 95 min.
+# Stage 5: task-adaptive pretraining of the committed (stage 4) model on the sentiment domain's
+#          train text only (prepare_data.py --stage 5, OUT=/work/scratch/pretrain5), two threads,
+#          batch 64, peak LR 2e-4 (low: a restart at 1e-3 first undid stage 3's gains), <= 30 min.
+# Stage 6: stage 5's second round, from stage 5's export (/work/scratch/pretrain5/export) on its
+#          text plus the SST-2 train phrases (prepare_data.py --stage 6), one thread (the
+#          machine was training a QA head beside it), same LR, <= 45 min. Tried; the sentiment
+#          head fine-tuned from it scored lower than stage 5's and was not kept.
 # FAST_MALLOC=1 keeps glibc malloc from returning big blocks to the kernel
 # (MALLOC_MMAP_MAX_=0): ~10% faster (fewer page faults), but the heap fragments and RSS
 # grew from 4.4 to 7+ GB in 25 min, so it is off by default.
-# Writes /work/scratch/pretrain{,2,3}/{train.log,ckpt.pt,dev_report.json,nohup.out}.
+# Writes /work/scratch/pretrain{,2,3,4,5,6}/{train.log,ckpt.pt,dev_report.json,nohup.out}.
 set -e
 cd "$(dirname "$0")/../.."
 S1=${S1:-/work/scratch/pretrain}
 BATCH=64
-if [ "${STAGE:-1}" = 4 ]; then
+if [ "${STAGE:-1}" = 6 ]; then
+    OUT=${OUT:-/work/scratch/pretrain6}
+    set -- --init /work/scratch/pretrain5/export/model.safetensors --threads 1 --steps "${STEPS:-600}" \
+        --warmup 30 --lr 2e-4 --seed 1358 --max-minutes "${MINUTES:-45}" "$@"
+elif [ "${STAGE:-1}" = 5 ]; then
+    OUT=${OUT:-/work/scratch/pretrain5}
+    set -- --init models/nlpipe-bert-mini/model.safetensors --threads 2 --steps "${STEPS:-800}" \
+        --warmup 40 --lr 2e-4 --seed 1357 --max-minutes "${MINUTES:-30}" "$@"
+elif [ "${STAGE:-1}" = 4 ]; then
     OUT=${OUT:-/work/scratch/pretrain4}
     set -- --embed-init "$OUT/embed_init.npz" --threads 2 --steps "${STEPS:-3000}" --warmup 100 \
         --lr 1e-3 --seed 2468 --max-minutes "${MINUTES:-95}" "$@"

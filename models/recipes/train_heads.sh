@@ -8,6 +8,9 @@
 # data from ../shared/data through the task definitions in tasks/; seeds are fixed
 # there. Writes heads/<name>/ and appends one JSON line per score to
 # models/nlpipe-bert-mini/heads/eval.jsonl.
+# SENTIMENT_BACKBONE=DIR fine-tunes sentiment-ft from DIR instead of the shipped backbone: the
+# shipped head started from the sentiment-domain pretraining of stage 5
+# (/work/scratch/pretrain5/export, see README.md).
 set -eu
 cd "$(dirname "$0")/../.."
 NLPIPE=build/nlpipe
@@ -44,7 +47,10 @@ run_task() {
   t=$1
   log=/tmp/nlpipe-heads-logs/$t.log
   start=$(date +%s)
-  "$NLPIPE" train "$(config "$t")" --threads 1 > "$log" 2>&1
+  from=""
+  [ "$t" = sentiment-ft ] && [ -n "${SENTIMENT_BACKBONE:-}" ] && from="--backbone $SENTIMENT_BACKBONE"
+  # shellcheck disable=SC2086 # $from is empty or two words
+  "$NLPIPE" train "$(config "$t")" --threads 1 $from > "$log" 2>&1
   if [ -f "$HEADS/$t/backbone/model.safetensors" ]; then
     /usr/bin/python3 models/recipes/to_f16.py "$HEADS/$t/backbone/model.safetensors" >> "$log"
     # the copied tokenizer files travel with their licence notice
