@@ -2,15 +2,21 @@
  * (abbreviations, initials, decimals, ellipses, quotes, blank lines, CJK, code-point
  * offsets), and end to end through `nlpipe run`: the chosen sentences are slices of
  * the text in original order, num_sentences / ratio respected, the same choice whatever
- * the batch, and bad options refused at validation with their JSON path. */
+ * the batch, bad options refused at validation with their JSON path, and a host older
+ * than the ABI the plugin needs (1.3, split_sentences) refused with both versions named. */
+#include <dlfcn.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "support/harness.h"
 #include "support/nlpipe-run.h"
+#include "pipeline/host.h"
 #include "text/sentences.h"
 #include "train/data.h"
 
@@ -223,12 +229,52 @@ static void test_bad_options(void) {
   expect_refused("{\"ratio\": 1.5}", "steps[0].options.ratio: expected number in [0, 1] or null");
 }
 
+/* create() against this host's table, and against the same table cut down to what an
+ * ABI 1.2 host (no split_sentences) would hand over: the plugin must refuse the older
+ * host with both versions named rather than call past the end of its table. */
+static void test_refuses_older_host(void) {
+  char *so = nlp_test_build_path("plugins/libnlpipe-summarization.so");
+  void *handle = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+  if (!handle) fprintf(stderr, "%s\n", dlerror());
+  g_free(so);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(handle);
+  nlp_plugin_get_descriptor_fn entry =
+      (nlp_plugin_get_descriptor_fn)(uintptr_t)dlsym(handle, NLP_PLUGIN_DESCRIPTOR_SYMBOL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(entry);
+  const nlp_plugin_desc *desc = entry();
+
+  json_object *options = json_object_new_object();
+  /* create() only checks that a model is there; it reads it in process() */
+  nlp_step_info step = {.name = "summary", .options = options, .model = (const nlp_model *)&step};
+  void *state = NULL;
+  char *error = NULL;
+  CU_ASSERT_EQUAL(desc->create(nlp_host_get(), &step, &state, &error), NLP_STATUS_OK);
+  CU_ASSERT_PTR_NULL(error);
+  if (state) desc->destroy(state);
+  free(error);
+
+  nlp_host older = *nlp_host_get();
+  older.abi_version = (NLP_PLUGIN_ABI_MAJOR << 16) | 2u;
+  older.struct_size = (uint32_t)offsetof(nlp_host, split_sentences);
+  state = NULL;
+  error = NULL;
+  CU_ASSERT_EQUAL(desc->create(&older, &step, &state, &error), NLP_STATUS_FAILED);
+  CU_ASSERT_PTR_NULL(state);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(error);
+  CU_ASSERT_STRING_EQUAL(error, "summarization needs the host's split_sentences (plugin ABI 1.3); "
+                                "this host is ABI 1.2");
+  free(error);
+  json_object_put(options);
+  dlclose(handle);
+}
+
 static void register_suites(void) {
   CU_pSuite s = CU_add_suite("summarization plugin (extractive)", NULL, NULL);
   CU_add_test(s, "sentence splitter", test_splitter);
   CU_add_test(s, "nlpipe train splits documents by the same rules", test_trainer_splits_like_pipeline);
   CU_add_test(s, "end to end", test_end_to_end);
   CU_add_test(s, "bad options refused at validation", test_bad_options);
+  CU_add_test(s, "refuses a host older than ABI 1.3", test_refuses_older_host);
 }
 
 int main(void) { return nlp_test_main(register_suites); }
