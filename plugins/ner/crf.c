@@ -1,5 +1,5 @@
 /* crf.c — a CRF token-classification head decoded as the trainer's evaluation decodes
- * it (core/train/trainer.c evaluate(), nlp_train_head_viterbi), so that a pipeline's
+ * it (core/train/evaluate.c, nlp_train_head_viterbi), so that a pipeline's
  * entities equal what `nlpipe eval HEAD DATA` scores (see ner.h). */
 #include "ner.h"
 
