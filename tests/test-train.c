@@ -466,6 +466,42 @@ static void test_ner_crf_plugin(void) {
   g_free(hd);
 }
 
+/* A log file (stderr not a terminal) gets progress lines: with --log-every 0 one per
+ * step, numbered 1..S within each epoch, the last at 100% with nothing left. */
+static void test_progress_lines(void) {
+  char *out = out_dir("progress"), *cfg = g_strconcat(FIX, "cls.json", NULL);
+  nlp_test_run r = nlp_test_run_nlpipe(
+      NULL, (const char *const[]){"train", cfg, "--output", out, "--epochs", "2", "--log-every", "0", NULL});
+  CU_ASSERT_EQUAL_FATAL(r.status, 0);
+  int epochs = 0;
+  unsigned steps = 0;
+  const char *head = strstr(r.err, " epochs x ");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(head);
+  while (head > r.err && head[-1] != ' ') head--;
+  CU_ASSERT_EQUAL_FATAL(sscanf(head, "%d epochs x %u steps", &epochs, &steps), 2);
+  CU_ASSERT_EQUAL(epochs, 2);
+  char **lines = g_strsplit(r.err, "\n", -1);
+  unsigned seen = 0;
+  for (char **l = lines; *l; l++) {
+    int e = 0, pct = 0;
+    unsigned k = 0, of = 0;
+    if (sscanf(*l, "epoch %d/%*d step %u/%u (%d%%)", &e, &k, &of, &pct) != 4) continue;
+    CU_ASSERT_EQUAL(of, steps);
+    CU_ASSERT_EQUAL(e, (int)(seen / steps) + 1);
+    CU_ASSERT_EQUAL(k, seen % steps + 1); /* every step, in order */
+    if (k == steps) {
+      CU_ASSERT_EQUAL(pct, 100);
+      CU_ASSERT_PTR_NOT_NULL(strstr(*l, ", 0 s left in the epoch"));
+    }
+    seen++;
+  }
+  CU_ASSERT_EQUAL(seen, 2 * steps);
+  g_strfreev(lines);
+  nlp_test_run_clear(&r);
+  g_free(cfg);
+  g_free(out);
+}
+
 static void register_suites(void) {
   CU_pSuite s = CU_add_suite("nlpipe train / eval", suite_init, suite_clean);
   CU_add_test(s, "classification heads: eval == head.json", test_classification);
@@ -478,6 +514,7 @@ static void register_suites(void) {
   CU_add_test(s, "unfreeze-top writes a backbone", test_unfreeze_backbone);
   CU_add_test(s, "--train-embeddings trains the tables too", test_train_embeddings);
   CU_add_test(s, "bad data refused with file:line", test_bad_data);
+  CU_add_test(s, "progress lines in a log file (--log-every)", test_progress_lines);
   CU_add_test(s, "task plugins load the heads", test_plugins_load_heads);
   CU_add_test(s, "ner plugin decodes a CRF head as eval does", test_ner_crf_plugin);
 }

@@ -23,7 +23,7 @@ static const char *const summary =
     "Exit status: 0 trained, 1 failed while training, 2 bad command line, config or data.";
 
 int nlp_cli_train(int argc, char **argv) {
-  gint unfreeze = -1, epochs = -1, threads = 1, stop_after = 0;
+  gint unfreeze = -1, epochs = -1, threads = 1, stop_after = 0, log_every = 60;
   gboolean resume = FALSE, quiet = FALSE, train_emb = FALSE;
   char *output = NULL, *backbone = NULL;
   GOptionEntry entries[] = {
@@ -39,6 +39,8 @@ int nlp_cli_train(int argc, char **argv) {
       {"threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLIS threads (default 1)", "N"},
       {"stop-after", 0, 0, G_OPTION_ARG_INT, &stop_after,
        "Stop after N epochs of this run, as an interruption would (for --resume)", "N"},
+      {"log-every", 0, 0, G_OPTION_ARG_INT, &log_every,
+       "Seconds between progress lines when stderr is not a terminal (default 60; 0: every step)", "S"},
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress or epoch lines", NULL},
       {NULL, 0, 0, 0, NULL, NULL, NULL},
   };
@@ -55,12 +57,12 @@ int nlp_cli_train(int argc, char **argv) {
     fprintf(stderr, "nlpipe train: expected one config file (see nlpipe train --help)\n");
     goto out;
   }
-  if (threads < 1 || unfreeze < -1 || stop_after < 0) {
-    fprintf(stderr, "nlpipe train: --threads must be >= 1, --unfreeze-top and --stop-after >= 0\n");
+  if (threads < 1 || unfreeze < -1 || stop_after < 0 || log_every < 0) {
+    fprintf(stderr, "nlpipe train: --threads must be >= 1, --unfreeze-top, --stop-after and --log-every >= 0\n");
     goto out;
   }
   nlp_train_options o = {.unfreeze_top = unfreeze, .train_embeddings = train_emb, .epochs = epochs, .stop_after = stop_after,
-                         .resume = resume, .threads = threads, .quiet = quiet, .output = output,
+                         .resume = resume, .threads = threads, .quiet = quiet, .log_every = log_every, .output = output,
                          .backbone = backbone};
   if (nlp_train_run(argv[1], &o, &err)) {
     status = 0;

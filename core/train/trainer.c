@@ -223,7 +223,7 @@ bool nlp_train_run(const char *config_path, const nlp_train_options *o, GError *
     for (size_t i = 0; i < n; i++) order[i] = i;
     nlp_rng shuf = nlp_rng_make(t.seed, 100, (uint64_t)epoch);
     nlp_rng_shuffle(&shuf, order, n);
-    gint64 t0 = g_get_monotonic_time();
+    gint64 t0 = g_get_monotonic_time(), last_log = t0;
     double loss_sum = 0;
     size_t seen = 0;
     for (size_t s0 = 0; s0 < n; s0 += B) {
@@ -238,10 +238,17 @@ bool nlp_train_run(const char *config_path, const nlp_train_options *o, GError *
       pg.step++;
       loss_sum += loss * (double)m;
       seen += m;
+      gint64 now = g_get_monotonic_time();
+      double sec = (double)(now - t0) / 1e6, rate = seen / (sec > 0 ? sec : 1e-9);
       if (tty) {
-        double sec = (double)(g_get_monotonic_time() - t0) / 1e6;
         fprintf(stderr, "\repoch %d/%d step %zu/%" G_GUINT64_FORMAT " loss %.4f lr %.2e %.0f samples/s   ",
-                epoch + 1, t.epochs, s0 / B + 1, steps_per_epoch, loss, lr, seen / (sec > 0 ? sec : 1e-9));
+                epoch + 1, t.epochs, s0 / B + 1, steps_per_epoch, loss, lr, rate);
+      } else if (!t.quiet && now - last_log >= (gint64)o->log_every * G_USEC_PER_SEC) {
+        /* a log file gets a line every log_every seconds: the epoch's mean loss so far, its ETA */
+        fprintf(stderr, "epoch %d/%d step %zu/%" G_GUINT64_FORMAT " (%.0f%%): loss %.4f, lr %.2e, %.0f samples/s, "
+                "%.0f s left in the epoch\n", epoch + 1, t.epochs, s0 / B + 1, steps_per_epoch,
+                100.0 * (double)(s0 + m) / (double)n, loss_sum / (double)seen, lr, rate, (double)(n - s0 - m) / rate);
+        last_log = now;
       }
     }
     double train_sec = (double)(g_get_monotonic_time() - t0) / 1e6;

@@ -52,6 +52,7 @@ typedef struct nlp_train_options {
   bool resume;
   int threads;        /* BLIS threads, 0 = 1 */
   bool quiet;         /* no progress or epoch lines */
+  int log_every;      /* seconds between progress lines when stderr is not a terminal (0: every step) */
   const char *output; /* overrides the config's output when not NULL */
   const char *backbone; /* overrides the config's backbone when not NULL */
 } nlp_train_options;
