@@ -4,7 +4,9 @@
 #   sh models/recipes/train_heads.sh [TASK ...]      (from the repository root)
 # TASK: sentiment-ft qa-ft sentiment subjectivity subjectivity-ft ner summarization ner-ft ner-sst2 (default:
 # all, the two long fine-tunings first; ner-sst2 needs sentiment-ft's encoder, so it comes last).
-# Two trainings run side by side (one thread each) on a 2-core machine. Reads the
+# Two trainings run side by side (one thread each) on a 2-core machine; THREADS=N gives
+# each training N BLIS threads instead (the shipped qa-ft ran alone with THREADS=2: the
+# same seed and thread count give the same bits). Reads the
 # data from ../shared/data through the task definitions in tasks/; seeds are fixed
 # there. Writes heads/<name>/ and appends one JSON line per score to
 # models/nlpipe-bert-mini/heads/eval.jsonl.
@@ -50,7 +52,7 @@ run_task() {
   from=""
   [ "$t" = sentiment-ft ] && [ -n "${SENTIMENT_BACKBONE:-}" ] && from="--backbone $SENTIMENT_BACKBONE"
   # shellcheck disable=SC2086 # $from is empty or two words
-  "$NLPIPE" train "$(config "$t")" --threads 1 $from > "$log" 2>&1
+  "$NLPIPE" train "$(config "$t")" --threads "${THREADS:-1}" $from > "$log" 2>&1
   if [ -f "$HEADS/$t/backbone/model.safetensors" ]; then
     /usr/bin/python3 models/recipes/to_f16.py "$HEADS/$t/backbone/model.safetensors" >> "$log"
     # the copied tokenizer files travel with their licence notice
