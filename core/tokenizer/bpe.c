@@ -2,7 +2,8 @@
  * unknown characters to byte fallback <0xXX> or (fused) unk, then merges applied in
  * rank order with a priority queue (O(n log n), so a 1 MB word is fine). Also
  * sentencepiece's BPE (merge the adjacent pair whose concatenation is the best-scored
- * piece), used for .model files of type BPE. */
+ * piece, user-defined pieces never merged, UNUSED ones split back), used for .model
+ * files of type BPE. */
 #include <stdio.h>
 #include <string.h>
 
@@ -117,32 +118,65 @@ void nlp_tk_bpe_tokenize(const nlp_tk_model *m, const char *s, size_t len, GArra
   g_array_free(syms, TRUE);
 }
 
-static bool sp_usable(const nlp_tk_model *m, int32_t id) {
+/* what the library may merge into and emit: its pieces_ (NORMAL, USER_DEFINED, UNUSED);
+ * not CONTROL, UNKNOWN or BYTE pieces */
+static bool sp_piece(const nlp_tk_model *m, int32_t id) {
   if (id < 0) return false;
   if (!m->sp_type) return true;
-  return m->sp_type[id] == 1 || m->sp_type[id] == 4;
+  return m->sp_type[id] == 1 || m->sp_type[id] == 4 || m->sp_type[id] == 5;
 }
 
-/* length of the longest user-defined piece at s[0..len), 0 if none */
-static size_t sp_user_match(const nlp_tk_model *m, const char *s, size_t len) {
-  uint8_t c = (uint8_t)*s;
-  if (!(m->ud_first[c >> 3] & (1u << (c & 7)))) return 0;
-  for (size_t l = len < m->ud_max ? len : m->ud_max; l > 0; l--) {
-    int32_t id = nlp_tk_vocab_find(&m->vocab, s, l);
-    if (id >= 0 && m->sp_type && m->sp_type[id] == 4) return l;
+static bool is_unused(const nlp_tk_model *m, int32_t id) {
+  return id >= 0 && m->sp_type && m->sp_type[id] == 5;
+}
+
+/* Appends s[a..b) as the library's resegment does: an UNUSED piece is replaced by the two
+ * it was last queued from in this text (REV: id -> length of the left one), again and
+ * again; one with no such entry (a single character) stays. Anything else not a piece
+ * becomes bytes or, fused with an unknown just before it, <unk>. */
+static void sp_emit(const nlp_tk_model *m, const char *s, uint32_t a, uint32_t b, GHashTable *rev,
+                    bool *prev_unk, GArray *out) {
+  int32_t id = nlp_tk_vocab_find(&m->vocab, s + a, b - a);
+  gpointer left = rev && is_unused(m, id) ? g_hash_table_lookup(rev, GINT_TO_POINTER(id)) : NULL;
+  if (left) {
+    uint32_t mid = a + (uint32_t)GPOINTER_TO_SIZE(left);
+    sp_emit(m, s, a, mid, rev, prev_unk, out);
+    sp_emit(m, s, mid, b, rev, prev_unk, out);
+    return;
   }
-  return 0;
+  if (!sp_piece(m, id)) {
+    if (m->byte_fallback && m->has_bytes) {
+      for (uint32_t k = a; k < b; k++) {
+        nlp_tk_tok t = {m->byte_ids[(uint8_t)s[k]], k, k + 1};
+        g_array_append_val(out, t);
+      }
+      *prev_unk = false;
+      return;
+    }
+    if (*prev_unk && out->len) { /* sentencepiece fuses runs of unknown pieces */
+      g_array_index(out, nlp_tk_tok, out->len - 1).b = b;
+      return;
+    }
+    *prev_unk = true;
+    nlp_tk_tok t = {m->unk_id, a, b};
+    g_array_append_val(out, t);
+    return;
+  }
+  *prev_unk = false;
+  nlp_tk_tok t = {id, a, b};
+  g_array_append_val(out, t);
 }
 
 /* sentencepiece bpe_model.cc Encode. Symbols are characters, except that a user-defined
  * piece (longest match, as its PrefixMatcher) is one frozen symbol: it takes part in no
  * merge, so "a<sep>b" stays "▁a" "<sep>" "b". id 1 marks a frozen symbol, -1 a merged-away
- * one. */
+ * one. UNUSED pieces are merged like any other, so longer pieces can be built through
+ * them, and split back at the end (sp_emit). */
 void nlp_tk_spbpe_tokenize(const nlp_tk_model *m, const char *s, size_t len, GArray *out) {
   if (!len) return;
   GArray *syms = g_array_sized_new(FALSE, FALSE, sizeof(sym), len);
   for (size_t i = 0; i < len;) {
-    size_t ul = m->ud_max ? sp_user_match(m, s + i, len - i) : 0;
+    size_t ul = m->ud_max ? nlp_tk_sp_user_match(m, s + i, len - i) : 0;
     if (ul) {
       push_sym(syms, 1, i, i + ul);
       i += ul;
@@ -157,13 +191,18 @@ void nlp_tk_spbpe_tokenize(const nlp_tk_model *m, const char *s, size_t len, GAr
   size_t n = syms->len;
   for (size_t i = 0; i < n; i++) y[i].next = i + 1 < n ? (int32_t)i + 1 : -1;
   GArray *heap = g_array_new(FALSE, FALSE, sizeof(nlp_tk_hent));
+  GHashTable *rev = m->sp_unused ? g_hash_table_new(NULL, NULL) : NULL;
+  /* queues the merge of L and R; for an UNUSED result, remembers (last one wins, as the
+   * library's rev_merge) how to split it back */
 #define SP_TRY(L, R)                                                                         \
   do {                                                                                       \
     bool frozen_ = y[L].id || y[R].id;                                                       \
     int32_t id_ = frozen_ ? -1 : nlp_tk_vocab_find(&m->vocab, s + y[L].a, y[R].b - y[L].a);  \
-    if (sp_usable(m, id_)) {                                                                 \
+    if (sp_piece(m, id_)) {                                                                  \
       nlp_tk_hent e_ = {m->scores[id_], (int32_t)(L), (int32_t)(R), id_, y[L].b, y[R].b};    \
       nlp_tk_heap_push(heap, e_);                                                            \
+      if (rev && is_unused(m, id_))                                                           \
+        g_hash_table_insert(rev, GINT_TO_POINTER(id_), GSIZE_TO_POINTER(y[L].b - y[L].a));   \
     }                                                                                        \
   } while (0)
   for (size_t i = 0; i + 1 < n; i++) SP_TRY(i, i + 1);
@@ -182,30 +221,8 @@ void nlp_tk_spbpe_tokenize(const nlp_tk_model *m, const char *s, size_t len, GAr
 #undef SP_TRY
   g_array_free(heap, TRUE);
   bool prev_unk = false;
-  for (size_t i = 0; i < n; i = y[i].next < 0 ? n : (size_t)y[i].next) {
-    if (y[i].id < 0) continue;
-    int32_t id = nlp_tk_vocab_find(&m->vocab, s + y[i].a, y[i].b - y[i].a);
-    if (!sp_usable(m, id)) {
-      if (m->byte_fallback && m->has_bytes) {
-        for (uint32_t k = y[i].a; k < y[i].b; k++) {
-          nlp_tk_tok t = {m->byte_ids[(uint8_t)s[k]], k, k + 1};
-          g_array_append_val(out, t);
-        }
-        prev_unk = false;
-        continue;
-      }
-      if (prev_unk && out->len) { /* sentencepiece fuses runs of unknown pieces */
-        g_array_index(out, nlp_tk_tok, out->len - 1).b = y[i].b;
-        continue;
-      }
-      prev_unk = true;
-      nlp_tk_tok t = {m->unk_id, y[i].a, y[i].b};
-      g_array_append_val(out, t);
-      continue;
-    }
-    prev_unk = false;
-    nlp_tk_tok t = {id, y[i].a, y[i].b};
-    g_array_append_val(out, t);
-  }
+  for (size_t i = 0; i < n; i = y[i].next < 0 ? n : (size_t)y[i].next)
+    if (y[i].id >= 0) sp_emit(m, s, y[i].a, y[i].b, rev, &prev_unk, out);
+  if (rev) g_hash_table_destroy(rev);
   g_array_free(syms, TRUE);
 }

@@ -95,6 +95,9 @@ struct nlp_tk_normalizer {
   const uint32_t *trie; size_t trie_n; const char *norm; size_t norm_n; /* Precompiled */
   GBytes *charsmap;                                         /* owns trie/norm */
   bool sp_add_dummy_prefix, sp_remove_extra_ws, sp_escape_ws;
+  /* SentencePiece: the model whose user-defined pieces are copied unnormalized (the
+   * tokenizer's own, borrowed), as the library's normalizer does; NULL if none */
+  const struct nlp_tk_model *sp_user;
   nlp_tk_normalizer **children; size_t n_children;          /* Sequence */
 };
 void nlp_tk_normalizer_free(nlp_tk_normalizer *n);
@@ -130,7 +133,7 @@ typedef enum { NLP_MODEL_WORDPIECE, NLP_MODEL_BPE, NLP_MODEL_UNIGRAM, NLP_MODEL_
 
 typedef struct { uint64_t *keys; int32_t *rank, *newid; size_t mask, n; } nlp_tk_merges;
 
-typedef struct {
+typedef struct nlp_tk_model {
   nlp_tk_model_type type;
   nlp_tk_vocab vocab;
   int32_t unk_id;
@@ -142,8 +145,13 @@ typedef struct {
   /* Unigram / SentencePiece BPE */
   double *scores; double min_score; uint8_t *sp_type; /* sentencepiece piece type, NULL = all normal */
   int32_t byte_ids[256]; bool has_bytes;
-  /* SentencePiece BPE: user-defined pieces are whole symbols in the text, never merged;
-   * first bytes (bit set) and longest length, so most positions skip the lookup */
+  /* SentencePiece: the best NORMAL score (Unigram scores user-defined pieces from it),
+   * and whether any piece is UNUSED (BPE then splits them back after merging) */
+  double max_score; bool sp_unused;
+  /* SentencePiece: user-defined pieces, matched longest first in the text (by the
+   * normalizer, which leaves them as they are, and by BPE, for which each is one symbol
+   * never merged); first bytes (bit set) and longest length, so most positions skip
+   * the lookup */
   uint8_t ud_first[32]; size_t ud_max;
   /* WordPiece byte trie (longest match in one walk): edges (node << 8 | byte) -> child */
   uint64_t *tr_keys; int32_t *tr_child; size_t tr_mask; int32_t *tr_term; size_t tr_nodes; int32_t tr_cont;
@@ -162,6 +170,8 @@ void nlp_tk_merges_add(nlp_tk_merges *mg, int32_t a, int32_t b, int32_t rank, in
 bool nlp_tk_merges_find(const nlp_tk_merges *mg, int32_t a, int32_t b, int32_t *rank, int32_t *newid);
 void nlp_tk_merges_clear(nlp_tk_merges *mg);
 void nlp_tk_model_index_bytes(nlp_tk_model *m); /* fills byte_ids from <0xXX> tokens */
+/* SentencePiece PrefixMatcher: length of the longest user-defined piece at s[0..len), 0 if none */
+size_t nlp_tk_sp_user_match(const nlp_tk_model *m, const char *s, size_t len);
 
 /* ---- post-processing template */
 typedef struct { bool is_seq; int seq; int32_t type_id; int32_t *ids; char **toks; size_t n; } nlp_tk_tpl_item;

@@ -343,7 +343,8 @@ static void precompiled(const nlp_tk_normalizer *n, nlp_tk_piece *p, nlp_tk_scra
 }
 
 /* sentencepiece's own Normalizer::Normalize (for .model files loaded directly):
- * longest-match charsmap, extra whitespace removed, dummy prefix, spaces -> U+2581. */
+ * user-defined pieces as they are, else longest-match charsmap, extra whitespace
+ * removed, dummy prefix, spaces -> U+2581. */
 static void sp_normalize(const nlp_tk_normalizer *n, nlp_tk_piece *p, nlp_tk_scratch *sc) {
   static const char ws[] = "\xe2\x96\x81";
   nlp_tk_sbuf b;
@@ -354,8 +355,10 @@ static void sp_normalize(const nlp_tk_normalizer *n, nlp_tk_piece *p, nlp_tk_scr
 #define SP_STEP(out, outn, consumed)                                                   \
   do {                                                                                 \
     rep = NULL;                                                                        \
-    size_t m_ = nlp_tk_charsmap_longest(n, p->s + i, p->len - i, &rep);                \
-    if (m_ && rep) { out = rep; outn = strlen(rep); consumed = m_; }                   \
+    size_t u_ = n->sp_user ? nlp_tk_sp_user_match(n->sp_user, p->s + i, p->len - i) : 0; \
+    size_t m_ = u_ ? 0 : nlp_tk_charsmap_longest(n, p->s + i, p->len - i, &rep);       \
+    if (u_) { out = p->s + i; outn = u_; consumed = u_; }                              \
+    else if (m_ && rep) { out = rep; outn = strlen(rep); consumed = m_; }              \
     else {                                                                             \
       const char *q_ = p->s + i;                                                       \
       consumed = (size_t)(g_utf8_next_char(q_) - q_);                                  \
@@ -384,10 +387,15 @@ static void sp_normalize(const nlp_tk_normalizer *n, nlp_tk_piece *p, nlp_tk_scr
   while (i < p->len) {
     const char *o; size_t on, c;
     SP_STEP(o, on, c);
-    nlp_tk_span sp = {p->al[i].s, p->al[i + c - 1].e};
-    while (prev_space && on > 0 && o[0] == ' ') o++, on--;
+    /* what is copied (a user-defined piece, an unmapped character) keeps each byte's own
+     * span, so a token cut inside a user-defined piece covers what it was made from; a
+     * rewritten chunk maps to all it replaced */
+    nlp_tk_span whole = {p->al[i].s, p->al[i + c - 1].e};
+    const nlp_tk_span *own = o == p->s + i ? p->al + i : NULL;
+    while (prev_space && on > 0 && o[0] == ' ') o++, on--, own = own ? own + 1 : NULL;
     if (on > 0) {
       for (size_t k = 0; k < on; k++) {
+        nlp_tk_span sp = own ? own[k] : whole;
         if (n->sp_escape_ws && o[k] == ' ') nlp_tk_sbuf_push_bytes(&b, ws, 3, sp);
         else nlp_tk_sbuf_push_bytes(&b, o + k, 1, sp);
       }

@@ -1,8 +1,10 @@
 /* sentencepiece-model.c — reads a SentencePiece ModelProto (.model) by hand (protobuf
  * wire format, only the fields we use) and builds a tokenizer that behaves like the
  * sentencepiece library itself: its normalizer (precompiled charsmap, extra whitespace
- * removal, dummy prefix, U+2581), Unigram or BPE over the whole text, byte fallback,
- * no special tokens added (SentencePieceProcessor.encode's default). */
+ * removal, dummy prefix, U+2581), Unigram or BPE over the whole text (user-defined and
+ * UNUSED pieces as the library treats them), byte fallback, no special tokens added
+ * (SentencePieceProcessor.encode's default). */
+#include <float.h>
 #include <string.h>
 
 #include "tokenizer/internal.h"
@@ -40,6 +42,19 @@ static bool pb_next(pb *b, uint32_t *field, uint32_t *wt, uint64_t *val, pb *sub
     }
     default: return false;
   }
+}
+
+/* the library's PrefixMatcher over the user-defined pieces (model_interface.cc), which
+ * both its normalizer and its BPE consult */
+size_t nlp_tk_sp_user_match(const nlp_tk_model *m, const char *s, size_t len) {
+  if (!len) return 0;
+  uint8_t c = (uint8_t)*s;
+  if (!(m->ud_first[c >> 3] & (1u << (c & 7)))) return 0;
+  for (size_t l = len < m->ud_max ? len : m->ud_max; l > 0; l--) {
+    int32_t id = nlp_tk_vocab_find(&m->vocab, s, l);
+    if (id >= 0 && m->sp_type[id] == 4) return l;
+  }
+  return 0;
 }
 
 nlp_tokenizer *nlp_tk_load_sentencepiece(const char *file, const char *dir, GError **error) {
@@ -115,6 +130,7 @@ nlp_tokenizer *nlp_tk_load_sentencepiece(const char *file, const char *dir, GErr
   m->scores = g_new(double, n);
   m->sp_type = g_new(uint8_t, n);
   m->min_score = 1e300;
+  m->max_score = FLT_MIN; /* the library's start value, so never below it */
   for (size_t i = 0; i < n; i++) {
     pb p = g_array_index(pieces, pb, i);
     nlp_tk_vocab_set(&m->vocab, (int32_t)i, (const char *)p.p, (size_t)(p.end - p.p));
@@ -122,6 +138,8 @@ nlp_tokenizer *nlp_tk_load_sentencepiece(const char *file, const char *dir, GErr
     m->sp_type[i] = g_array_index(types, uint8_t, i);
     if (m->sp_type[i] == 2 && m->unk_id < 0) m->unk_id = (int32_t)i;
     if (m->sp_type[i] == 1 && m->scores[i] < m->min_score) m->min_score = m->scores[i];
+    if (m->sp_type[i] == 1 && m->scores[i] > m->max_score) m->max_score = m->scores[i];
+    if (m->sp_type[i] == 5) m->sp_unused = true;
   }
   if (m->min_score > 1e299) m->min_score = 0;
   nlp_tk_vocab_build_index(&m->vocab);
@@ -174,18 +192,18 @@ nlp_tokenizer *nlp_tk_load_sentencepiece(const char *file, const char *dir, GErr
   } else {
     t->decoder = ms;
   }
-  /* user-defined pieces are matched verbatim in the text, as sentencepiece does: by the
-   * BPE model itself in the normalized text (they keep the whitespace around them and
-   * the dummy prefix stays at the start of the text), as added tokens for Unigram */
+  /* user-defined pieces are found in the text as sentencepiece does: its normalizer copies
+   * them as they are (™ stays ™), and the model finds them in the normalized text (BPE: one
+   * symbol never merged; Unigram: a lattice node scored to win), so the dummy prefix stays
+   * at the start of the text and the whitespace around them is handled as anywhere else.
+   * Not added tokens: those cut the text before normalization, each part normalized alone. */
   for (size_t i = 0; i < n; i++)
-    if (m->sp_type[i] == 4 && m->type == NLP_MODEL_SP_BPE && m->vocab.len[i]) {
+    if (m->sp_type[i] == 4 && m->vocab.len[i]) {
       uint8_t c = (uint8_t)m->vocab.tok[i][0];
       m->ud_first[c >> 3] |= (uint8_t)(1u << (c & 7));
       if (m->vocab.len[i] > m->ud_max) m->ud_max = m->vocab.len[i];
-    } else if (m->sp_type[i] == 4) {
-      nlp_tk_added a = {m->vocab.tok[i], 0, (int32_t)i, false, false, false, false, false};
-      nlp_tk_add_token(t, &a);
     }
+  if (m->ud_max) nz->sp_user = m;
   nlp_tk_finish(t);
   g_array_free(pieces, TRUE);
   g_array_free(scores, TRUE);

@@ -1,7 +1,8 @@
 /* unigram.c — Unigram language model segmentation (HF Unigram / sentencepiece):
- * Viterbi over every vocabulary piece that starts at each character, an unknown
- * character costs min_score - 10, ties keep the earliest-inserted path (HF lattice
- * order), consecutive unknowns fuse, and byte fallback spells them as <0xXX>. */
+ * Viterbi over every vocabulary piece that starts at each character (a .model's
+ * user-defined pieces among them, its UNUSED ones never), an unknown character costs
+ * min_score - 10, ties keep the earliest-inserted path (HF lattice order), consecutive
+ * unknowns fuse, and byte fallback spells them as <0xXX>. */
 #include <float.h>
 #include <string.h>
 
@@ -33,7 +34,12 @@ void nlp_tk_unigram_tokenize(const nlp_tk_model *m, const char *s, size_t len, G
         int32_t id = nlp_tk_vocab_find(&m->vocab, s + st, end - st);
         if (usable(m, id)) {
           double sc = m->scores[id];
-          if (m->sp_type && m->sp_type[id] == 4) sc = 0; /* user defined: always preferred */
+          /* user defined: sentencepiece's score, about -0.1 where normal pieces score log
+           * probabilities of a few units, so one wins unless normal pieces over it do within
+           * 0.1 ("▁ca" "ng" over "an"). As its optimized Viterbi computes it: length in
+           * bytes, a float product, then - 0.1 in double. */
+          if (m->sp_type && m->sp_type[id] == 4)
+            sc = (float)(end - st) * (float)m->max_score - 0.1;
           double v = best[st] + sc;
           if (end == st + cl) single = true;
           if (!reached[end] || v > best[end]) {
