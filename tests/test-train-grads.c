@@ -2,8 +2,9 @@
  * autograd (float64) on the fixtures of tests/gen/train/gen_grads.py: every gradient
  * within 1e-3 relative error (||got - want|| / ||want||), one test per layer type
  * (attention, layer norm, GELU, feed-forward, the whole encoder layer) and per head;
- * and the training forward of a whole BERT (embeddings + layers, eval mode) against
- * nlp_model_forward. */
+ * and the training forward of a whole BERT, RoBERTa, XLM-R and DistilBERT (embeddings +
+ * layers, eval mode) against nlp_model_forward; whole RoBERTa and DistilBERT encoders
+ * against torch, forward and every gradient. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "tensor/ops.h"
 #include "tensor/safetensors.h"
 #include "train/backward.h"
+#include "util/error.h"
 #include "train/embeddings.h"
 #include "train/heads.h"
 #include "train/layer.h"
@@ -40,13 +42,15 @@ static float *fx_copy(const char *name, size_t *n) {
   return g_memdup2(p, k * sizeof(float));
 }
 
-static double rel_err(const float *got, const char *want_name) {
+/* ||got - want|| / ||want||; *MAX_ABS (if not NULL) gets max |got - want|. */
+static double compare(const float *got, const char *want_name, double *max_abs) {
   size_t n;
   float *want = fx_copy(want_name, &n);
   double num = 0, den = 0;
   for (size_t i = 0; i < n; i++) {
     num += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
     den += (double)want[i] * want[i];
+    if (max_abs) *max_abs = fmax(*max_abs, fabs((double)got[i] - want[i]));
   }
   g_free(want);
   /* a floor for gradients that are zero in exact arithmetic (key and QA biases:
@@ -54,6 +58,10 @@ static double rel_err(const float *got, const char *want_name) {
   double e = sqrt(num) / fmax(sqrt(den), 1e-3);
   if (e > 1e-3) fprintf(stderr, "\n%s: relative error %.3g\n", want_name, e);
   return e;
+}
+
+static double rel_err(const float *got, const char *want_name) {
+  return compare(got, want_name, NULL);
 }
 
 #define CHECK(got, name) CU_ASSERT_TRUE(rel_err((got), (name)) <= 1e-3)
@@ -400,7 +408,11 @@ static void test_adamw(void) {
 static void test_training_forward_matches_model(void) {
   const char *dirs[] = {"tests/fixtures/encoder/bert-seqcls-f32",
                         "tests/fixtures/encoder/bert-tokcls-f16",
-                        "tests/fixtures/encoder/bert-bare-bf16"};
+                        "tests/fixtures/encoder/bert-bare-bf16",
+                        "tests/fixtures/encoder/roberta-seqcls-f32",
+                        "tests/fixtures/encoder/xlmr-tokcls-sharded",
+                        "tests/fixtures/encoder/distilbert-seqcls-f32",
+                        "tests/fixtures/encoder/distilbert-qa-bf16"};
   for (size_t d = 0; d < G_N_ELEMENTS(dirs); d++) {
     GError *err = NULL;
     nlp_model *m = nlp_model_open(dirs[d], &err);
@@ -410,8 +422,11 @@ static void test_training_forward_matches_model(void) {
     int32_t ids[20], types[20];
     for (size_t i = 0; i < T; i++) {
       ids[i] = (int32_t)((i * 37 + 5) % c->vocab_size);
-      types[i] = i > 15;
+      types[i] = c->type_vocab_size > 1 && i > 15; /* RoBERTa has one token type */
     }
+    /* RoBERTa: a padding token inside a sequence takes row pad_token_id and the positions
+     * after it go on from the last non-padding one */
+    if (c->position_offset) ids[3] = c->pad_token_id;
     nlp_forward_input in = {3, lens, ids, types};
     float *want = g_new(float, T * H), *x = g_new(float, T * H), *y = g_new(float, T * H);
     nlp_forward_ctx *ctx = nlp_forward_ctx_new(m, 1);
@@ -500,6 +515,149 @@ static void test_embeddings(void) {
   g_free(out); g_free(want); g_free(r);
 }
 
+/* A whole RoBERTa / DistilBERT encoder (tests/fixtures/train/grads-*) against torch:
+ * embeddings and every layer, forward in eval mode, then the backward of sum(y * r)
+ * into every tensor of the checkpoint, found by its HF name (train/arch.h), each within
+ * the relative error of the BERT cases. */
+static void check_model(const char *dir, const char *c) {
+  GError *err = NULL;
+  nlp_model *m = nlp_model_open(dir, &err);
+  if (!m) fprintf(stderr, "\n%s\n", err->message);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+  const nlp_model_config *cfg = nlp_model_get_config(m);
+  size_t H = cfg->hidden_size, NL = cfg->num_layers, n, T;
+  char name[256];
+  snprintf(name, sizeof name, "%s.lens", c);
+  int32_t *lens32 = labels_of(name, &n);
+  snprintf(name, sizeof name, "%s.ids", c);
+  int32_t *ids = labels_of(name, &T), *types = g_new0(int32_t, T);
+  size_t *lens = g_new(size_t, n);
+  for (size_t i = 0; i < n; i++) lens[i] = (size_t)lens32[i];
+  nlp_param_set *set = nlp_param_set_new();
+  nlp_train_embeddings e;
+  bool ok = nlp_train_embeddings_from_model(&e, set, m, &err);
+  nlp_train_layer *layers = g_new(nlp_train_layer, NL);
+  nlp_layer_tape **tapes = g_new0(nlp_layer_tape *, NL);
+  for (size_t l = 0; l < NL && ok; l++) {
+    ok = nlp_train_layer_from_model(&layers[l], set, m, l, &err);
+    tapes[l] = nlp_layer_tape_new();
+  }
+  if (!ok) fprintf(stderr, "\n%s\n", err->message);
+  CU_ASSERT_TRUE_FATAL(ok);
+  float *x = g_new(float, T * H), *y = g_new(float, T * H);
+  nlp_train_embeddings_forward(&e, n, lens, ids, types, x);
+  nlp_layer_batch b = {n, lens, T};
+  for (size_t l = 0; l < NL; l++) {
+    nlp_train_layer_forward(&layers[l], tapes[l], &b, x, y, 0.1f, 0.1f, NULL, 1);
+    memcpy(x, y, T * H * sizeof(float));
+  }
+  snprintf(name, sizeof name, "%s.y", c);
+  double y_abs = 0;
+  CU_ASSERT_TRUE(compare(x, name, &y_abs) <= 1e-3);
+  snprintf(name, sizeof name, "%s.r", c);
+  float *dy = fx_copy(name, NULL);
+  nlp_param_zero_grad(set);
+  for (size_t l = NL; l-- > 0;) nlp_train_layer_backward(&layers[l], tapes[l], &b, dy, dy, 1);
+  nlp_train_embeddings_backward(&e, n, lens, ids, types, dy);
+  double worst = 0, max_abs = 0;
+  for (guint i = 0; i < set->items->len; i++) {
+    nlp_param *p = set->items->pdata[i];
+    snprintf(name, sizeof name, "%s.grad.%s", c, p->name);
+    double r = compare(p->g, name, &max_abs);
+    CU_ASSERT(r <= 1e-3);
+    worst = fmax(worst, r);
+  }
+  /* every tensor torch has a gradient for is one the trainer learns */
+  snprintf(name, sizeof name, "%s.grad.", c);
+  size_t want = 0;
+  for (size_t i = 0; i < fx->n_entries; i++) want += g_str_has_prefix(fx->entries[i].name, name);
+  CU_ASSERT_EQUAL(set->items->len, want);
+  fprintf(stderr, "\n    %s: output max |diff| %.2g; %u tensors, gradient max |diff| %.2g, worst "
+          "relative error %.2g", c, y_abs, set->items->len, max_abs, worst);
+  for (size_t l = 0; l < NL; l++) nlp_layer_tape_free(tapes[l]);
+  g_free(tapes);
+  g_free(layers);
+  nlp_train_embeddings_clear(&e);
+  nlp_param_set_free(set);
+  nlp_model_free(m);
+  g_free(lens32); g_free(ids); g_free(types); g_free(lens); g_free(x); g_free(y); g_free(dy);
+}
+
+static void test_roberta(void) { check_model("tests/fixtures/train/grads-roberta", "rob"); }
+static void test_distilbert(void) { check_model("tests/fixtures/train/grads-distilbert", "distil"); }
+
+/* DistilBERT's block drops the feed-forward output but not the attention output: with
+ * only hidden dropout, the forward consumes the rng for one mask (BERT: two), and the
+ * backward of the dropped forward still matches finite differences. */
+static void test_distilbert_dropout(void) {
+  GError *err = NULL;
+  nlp_model *m = nlp_model_open("tests/fixtures/train/grads-distilbert", &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+  nlp_param_set *set = nlp_param_set_new();
+  nlp_train_layer L;
+  CU_ASSERT_TRUE_FATAL(nlp_train_layer_from_model(&L, set, m, 1, &err));
+  CU_ASSERT_TRUE(L.no_attn_output_dropout);
+  size_t H = L.H, lens[2] = {5, 3}, T = 8;
+  nlp_layer_batch b = {2, lens, T};
+  float *x = g_new(float, T * H), *y = g_new(float, T * H), *r = g_new(float, T * H);
+  float *dx = g_new(float, T * H);
+  GRand *g = g_rand_new_with_seed(11);
+  for (size_t i = 0; i < T * H; i++) {
+    x[i] = (float)g_rand_double_range(g, -1, 1);
+    r[i] = (float)g_rand_double_range(g, -1, 1);
+  }
+  g_rand_free(g);
+  nlp_layer_tape *t = nlp_layer_tape_new();
+  nlp_rng rng = nlp_rng_make(5, 0, 0), count = nlp_rng_make(5, 0, 0);
+  nlp_train_layer_forward(&L, t, &b, x, y, 0.3f, 0.0f, &rng, 1);
+  for (size_t i = 0; i < T * H; i++) nlp_rng_uniform(&count); /* the one mask */
+  CU_ASSERT_EQUAL(nlp_rng_uniform(&rng), nlp_rng_uniform(&count));
+  nlp_param_zero_grad(set);
+  nlp_train_layer_backward(&L, t, &b, r, dx, 1);
+  double worst = 0;
+  for (size_t i = 0; i < T * H; i += 7) {
+    double f[2];
+    for (int s = 0; s < 2; s++) {
+      float keep = x[i];
+      x[i] += s ? -1e-2f : 1e-2f;
+      nlp_rng again = nlp_rng_make(5, 0, 0);
+      nlp_train_layer_forward(&L, t, &b, x, y, 0.3f, 0.0f, &again, 1);
+      x[i] = keep;
+      f[s] = 0;
+      for (size_t j = 0; j < T * H; j++) f[s] += (double)y[j] * r[j];
+    }
+    double fd = (f[0] - f[1]) / 2e-2;
+    worst = fmax(worst, fabs(fd - dx[i]) / fmax(1.0, fabs(fd)));
+  }
+  CU_ASSERT_TRUE(worst < 2e-2);
+  if (worst >= 2e-2) fprintf(stderr, "\nfinite-difference error %.3g\n", worst);
+  nlp_layer_tape_free(t);
+  nlp_param_set_free(set);
+  nlp_model_free(m);
+  g_free(x); g_free(y); g_free(r); g_free(dx);
+}
+
+/* An architecture training cannot go through is refused by name. */
+static void test_unsupported_architecture(void) {
+  GError *err = NULL;
+  nlp_model *m = nlp_model_open("tests/fixtures/encoder/electra-seqcls-f32", &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+  nlp_param_set *set = nlp_param_set_new();
+  nlp_train_layer L;
+  CU_ASSERT_FALSE(nlp_train_layer_from_model(&L, set, m, 0, &err));
+  CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+  CU_ASSERT_EQUAL(err->code, NLP_ERROR_UNSUPPORTED);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err->message, "this one is 'electra'"));
+  g_clear_error(&err);
+  nlp_train_embeddings e;
+  CU_ASSERT_FALSE(nlp_train_embeddings_from_model(&e, set, m, &err));
+  CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "'electra'"));
+  g_clear_error(&err);
+  CU_ASSERT_EQUAL(set->items->len, 0);
+  nlp_param_set_free(set);
+  nlp_model_free(m);
+}
+
 static void register_suites(void) {
   CU_pSuite s = CU_add_suite("train: gradients vs torch autograd", suite_init, suite_clean);
   CU_add_test(s, "layer norm", test_layer_norm);
@@ -519,6 +677,11 @@ static void register_suites(void) {
   s = CU_add_suite("train: forward", NULL, NULL);
   CU_add_test(s, "training forward == nlp_model_forward", test_training_forward_matches_model);
   CU_add_test(s, "trainable embeddings: forward, gradients by finite differences", test_embeddings);
+  s = CU_add_suite("train: RoBERTa and DistilBERT vs torch autograd", suite_init, suite_clean);
+  CU_add_test(s, "RoBERTa encoder: embeddings (positions from pad + 1) + layers", test_roberta);
+  CU_add_test(s, "DistilBERT encoder: embeddings (no token types) + layers", test_distilbert);
+  CU_add_test(s, "DistilBERT: no dropout on the attention output", test_distilbert_dropout);
+  CU_add_test(s, "an architecture training does not support is named", test_unsupported_architecture);
 }
 
 int main(void) { return nlp_test_main(register_suites); }

@@ -3,7 +3,7 @@
  * folder scores the same under `nlpipe eval` as head.json's dev metrics; a fixed seed
  * gives bit-identical weights twice; an interrupted run resumed from its checkpoint
  * ends bit-identical to an uninterrupted one; --unfreeze-top writes a loadable
- * backbone; broken data is refused with file:line before anything trains; and the
+ * backbone (BERT, RoBERTa, DistilBERT: the checkpoint's own names and config); broken data is refused with file:line before anything trains; and the
  * task plugins (when built) load the heads and agree with `nlpipe eval`. */
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -16,6 +16,7 @@
 #include "support/harness.h"
 #include "support/nlpipe-run.h"
 #include "model/model.h"
+#include "tensor/safetensors.h"
 #include "tokenizer/tokenizer.h"
 
 #define FIX "tests/fixtures/train/"
@@ -213,12 +214,38 @@ static void test_resume_equals_uninterrupted(void) {
   g_free(cp_part);
 }
 
-/* OUT/backbone loads; each CHANGED tensor differs from tiny-bert's and each KEPT one is
- * bit-identical; `nlpipe eval` reproduces head.json's dev accuracy. */
-static void check_unfrozen(const char *out, const char *const *changed, const char *const *kept) {
+/* OUT/backbone holds BASE's checkpoint as it was read: config.json and tokenizer.json
+ * byte for byte, the tensors under the same names and shapes, in the same order. */
+static void check_same_layout(const char *out, const char *base) {
+  char *bb = g_build_filename(out, "backbone", NULL);
+  CU_ASSERT_TRUE(same_file(bb, base, "config.json"));
+  CU_ASSERT_TRUE(same_file(bb, base, "tokenizer.json"));
+  char *pa = g_build_filename(bb, "model.safetensors", NULL);
+  char *pb = g_build_filename(base, "model.safetensors", NULL);
+  nlp_safetensors *a = nlp_safetensors_open(pa, NULL), *b = nlp_safetensors_open(pb, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+  CU_ASSERT_EQUAL(a->n_entries, b->n_entries);
+  for (size_t i = 0; i < MIN(a->n_entries, b->n_entries); i++) {
+    const nlp_safetensors_entry *x = &a->entries[i], *y = &b->entries[i];
+    CU_ASSERT_STRING_EQUAL(x->name, y->name);
+    CU_ASSERT(x->ndim == y->ndim && !memcmp(x->shape, y->shape, sizeof x->shape));
+  }
+  nlp_safetensors_free(a);
+  nlp_safetensors_free(b);
+  g_free(pa);
+  g_free(pb);
+  g_free(bb);
+}
+
+/* OUT/backbone loads and keeps BASE's layout; each CHANGED tensor differs from BASE's and
+ * each KEPT one is bit-identical; `nlpipe eval` of OUT on DATA reproduces every dev
+ * metric of head.json. */
+static void check_unfrozen_from(const char *out, const char *base, const char *data,
+                                const char *const *changed, const char *const *kept) {
   char *bb = g_build_filename(out, "backbone", NULL);
   GError *err = NULL;
-  nlp_model *m = nlp_model_open(bb, &err), *orig = nlp_model_open(FIX "tiny-bert", NULL);
+  nlp_model *m = nlp_model_open(bb, &err), *orig = nlp_model_open(base, NULL);
   if (!m) fprintf(stderr, "\n%s\n", err->message);
   g_clear_error(&err);
   CU_ASSERT_PTR_NOT_NULL_FATAL(m);
@@ -226,17 +253,31 @@ static void check_unfrozen(const char *out, const char *const *changed, const ch
   for (int pass = 0; pass < 2; pass++)
     for (const char *const *n = pass ? kept : changed; *n; n++) {
       const nlp_tensor *a = nlp_model_find_tensor(m, *n), *b = nlp_model_find_tensor(orig, *n);
+      if (!a || !b) fprintf(stderr, "\n%s: missing\n", *n);
+      CU_ASSERT_FATAL(a && b);
       bool same = memcmp(a->data, b->data, a->numel * sizeof(float)) == 0;
       CU_ASSERT(same == (pass == 1));
       if (same != (pass == 1)) fprintf(stderr, "\n%s: %s\n", *n, same ? "unchanged" : "changed");
     }
   nlp_model_free(m);
   nlp_model_free(orig);
-  json_object *h = head_json(out), *e = eval_json(out, FIX "cls-dev.jsonl");
-  CU_ASSERT_DOUBLE_EQUAL(get_metric(e, NULL, "accuracy"), dev_metric(h, "accuracy"), 1e-9);
+  check_same_layout(out, base);
+  json_object *h = head_json(out), *e = eval_json(out, data), *dm;
+  CU_ASSERT_TRUE_FATAL(json_object_object_get_ex(h, "dev_metrics", &dm));
+  json_object_object_foreach(dm, key, val) {
+    if (!strcmp(key, "loss")) continue; /* eval reports the metrics only */
+    double got = get_metric(e, NULL, key), want = json_object_get_double(val);
+    CU_ASSERT_DOUBLE_EQUAL(got, want, 1e-9);
+    if (fabs(got - want) > 1e-9) fprintf(stderr, "\n%s %s: eval %.9f, head.json %.9f\n", out, key, got, want);
+  }
   json_object_put(h);
   json_object_put(e);
   g_free(bb);
+}
+
+/* the BERT cases: tiny-bert, scored on cls-dev */
+static void check_unfrozen(const char *out, const char *const *changed, const char *const *kept) {
+  check_unfrozen_from(out, FIX "tiny-bert", FIX "cls-dev.jsonl", changed, kept);
 }
 
 static void test_unfreeze_backbone(void) {
@@ -278,6 +319,121 @@ static void test_train_embeddings(void) {
   nlp_test_run_clear(&r);
   g_free(cfg);
   g_free(o2);
+}
+
+/* RoBERTa and DistilBERT backbones train through their own layer and embedding names
+ * (core/train/arch.h): with --unfreeze-top 1 the top layer moves and the rest stays, with
+ * every layer and --train-embeddings the tables move too; what training does not touch (a
+ * bare RobertaModel's pooler, which the "pooler" head reads under its own name; a
+ * DistilBertForMaskedLM's MLM head) is written back as it was, under the checkpoint's
+ * names; and the head scores under `nlpipe eval` exactly as in training. */
+static void test_unfreeze_roberta(void) {
+  char *out = train("cls.json", "roberta-top",
+                    (const char *const[]){"--backbone", FIX "tiny-roberta", "--unfreeze-top", "1",
+                                          "--epochs", "2", NULL});
+  check_unfrozen_from(out, FIX "tiny-roberta", FIX "cls-dev.jsonl",
+                      (const char *const[]){"encoder.layer.1.attention.self.query.weight",
+                                            "encoder.layer.1.output.LayerNorm.weight", NULL},
+                      (const char *const[]){"encoder.layer.0.output.dense.weight",
+                                            "embeddings.word_embeddings.weight",
+                                            "pooler.dense.weight", NULL});
+  json_object *h = head_json(out), *v;
+  CU_ASSERT_TRUE(json_object_object_get_ex(h, "pooler", &v) &&
+                 !strcmp(json_object_get_string(v), "pooler.dense"));
+  json_object_put(h);
+  g_free(out);
+  out = train("ner.json", "roberta-all",
+              (const char *const[]){"--backbone", FIX "tiny-roberta", "--unfreeze-top", "2",
+                                    "--train-embeddings", "--epochs", "2", NULL});
+  check_unfrozen_from(out, FIX "tiny-roberta", FIX "ner-dev.jsonl",
+                      (const char *const[]){"embeddings.word_embeddings.weight",
+                                            "embeddings.position_embeddings.weight",
+                                            "embeddings.token_type_embeddings.weight",
+                                            "embeddings.LayerNorm.bias",
+                                            "encoder.layer.0.attention.self.key.weight", NULL},
+                      (const char *const[]){"pooler.dense.weight", NULL});
+  g_free(out);
+}
+
+static void test_unfreeze_distilbert(void) {
+  const char *const mlm[] = {"vocab_transform.weight", "vocab_layer_norm.weight",
+                             "vocab_projector.bias"};
+  char *out = train("ner.json", "distil-top",
+                    (const char *const[]){"--backbone", FIX "tiny-distilbert", "--unfreeze-top", "1",
+                                          "--epochs", "2", NULL});
+  check_unfrozen_from(out, FIX "tiny-distilbert", FIX "ner-dev.jsonl",
+                      (const char *const[]){"distilbert.transformer.layer.1.attention.out_lin.weight",
+                                            "distilbert.transformer.layer.1.sa_layer_norm.weight",
+                                            "distilbert.transformer.layer.1.ffn.lin2.bias", NULL},
+                      (const char *const[]){"distilbert.transformer.layer.0.ffn.lin1.weight",
+                                            "distilbert.embeddings.word_embeddings.weight",
+                                            mlm[0], mlm[1], mlm[2], NULL});
+  g_free(out);
+  out = train("cls-mlp.json", "distil-all",
+              (const char *const[]){"--backbone", FIX "tiny-distilbert", "--unfreeze-top", "2",
+                                    "--train-embeddings", "--epochs", "2", NULL});
+  check_unfrozen_from(out, FIX "tiny-distilbert", FIX "cls-dev.jsonl",
+                      (const char *const[]){"distilbert.embeddings.word_embeddings.weight",
+                                            "distilbert.embeddings.position_embeddings.weight",
+                                            "distilbert.embeddings.LayerNorm.weight",
+                                            "distilbert.transformer.layer.0.attention.q_lin.weight",
+                                            NULL},
+                      (const char *const[]){mlm[0], mlm[1], mlm[2], NULL});
+  g_free(out);
+}
+
+/* An architecture the trainer cannot go through (ELECTRA) is refused by name, before
+ * anything is encoded or written. */
+static void test_unfreeze_unsupported(void) {
+  char *bb = out_dir("electra");
+  g_mkdir_with_parents(bb, 0755);
+  const char *from[] = {"tests/fixtures/encoder/electra-seqcls-f32/config.json",
+                        "tests/fixtures/encoder/electra-seqcls-f32/model.safetensors",
+                        FIX "tiny-bert/tokenizer.json"};
+  for (size_t i = 0; i < G_N_ELEMENTS(from); i++) {
+    char *buf = NULL, *base = g_path_get_basename(from[i]), *to = g_build_filename(bb, base, NULL);
+    gsize len = 0;
+    CU_ASSERT_TRUE_FATAL(g_file_get_contents(from[i], &buf, &len, NULL));
+    CU_ASSERT_TRUE(g_file_set_contents(to, buf, (gssize)len, NULL));
+    g_free(buf);
+    g_free(base);
+    g_free(to);
+  }
+  char *cfg = g_strconcat(FIX, "cls-mlp.json", NULL), *out = out_dir("electra-out");
+  nlp_test_run r = nlp_test_run_nlpipe(
+      NULL, (const char *const[]){"train", cfg, "--output", out, "--backbone", bb,
+                                  "--unfreeze-top", "1", "--quiet", NULL});
+  CU_ASSERT_NOT_EQUAL(r.status, 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "this one is 'electra'"));
+  if (!strstr(r.err, "'electra'")) fprintf(stderr, "\n%s\n", r.err);
+  CU_ASSERT_FALSE(g_file_test(out, G_FILE_TEST_EXISTS));
+  nlp_test_run_clear(&r);
+  g_free(cfg);
+  g_free(out);
+  g_free(bb);
+}
+
+/* With layers unfrozen, tokens the backbone has no embedding row for are refused with
+ * file:line (BERT's pair token types on a RoBERTa, which has one type) instead of read out
+ * of bounds. */
+static void test_unfreeze_token_types(void) {
+  char *root = g_get_current_dir(), *cfg = g_build_filename(tmpdir, "qa-mismatch.json", NULL);
+  char *text = g_strdup_printf(
+      "{\"task\": \"question-answering\", \"backbone\": \"%s/" FIX "tiny-roberta\", \"tokenizer\": \"%s/"
+      FIX "tiny-bert\", \"output\": \"%s/qa-mismatch\", \"data\": {\"train\": \"%s/" FIX
+      "qa-train.jsonl\", \"dev\": \"%s/" FIX "qa-dev.jsonl\"}, \"training\": {\"max_length\": 48, "
+      "\"stride\": 16}}", root, root, tmpdir, root, root);
+  CU_ASSERT_TRUE_FATAL(g_file_set_contents(cfg, text, -1, NULL));
+  nlp_test_run r = nlp_test_run_nlpipe(
+      NULL, (const char *const[]){"train", cfg, "--unfreeze-top", "1", "--quiet", NULL});
+  CU_ASSERT_EQUAL(r.status, 2);
+  CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "qa-train.jsonl:1: token id"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "type 1 outside the backbone's vocabulary"));
+  if (r.status != 2) fprintf(stderr, "\n%s\n", r.err);
+  nlp_test_run_clear(&r);
+  g_free(root);
+  g_free(cfg);
+  g_free(text);
 }
 
 static void check_refused(const char *config, const char *expect) {
@@ -513,6 +669,10 @@ static void register_suites(void) {
   CU_add_test(s, "resume == uninterrupted (unfreeze-top 1)", test_resume_equals_uninterrupted);
   CU_add_test(s, "unfreeze-top writes a backbone", test_unfreeze_backbone);
   CU_add_test(s, "--train-embeddings trains the tables too", test_train_embeddings);
+  CU_add_test(s, "unfreeze a RoBERTa backbone (top layer; all + embeddings)", test_unfreeze_roberta);
+  CU_add_test(s, "unfreeze a DistilBERT backbone (top layer; all + embeddings)", test_unfreeze_distilbert);
+  CU_add_test(s, "unfreeze refuses an unsupported architecture by name", test_unfreeze_unsupported);
+  CU_add_test(s, "unfreeze refuses token types the backbone lacks", test_unfreeze_token_types);
   CU_add_test(s, "bad data refused with file:line", test_bad_data);
   CU_add_test(s, "progress lines in a log file (--log-every)", test_progress_lines);
   CU_add_test(s, "task plugins load the heads", test_plugins_load_heads);

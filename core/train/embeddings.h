@@ -1,6 +1,7 @@
-/* embeddings.h — BERT's embedding block as a trainable piece (training option
- * "train_embeddings"): word + position + token-type rows summed, then LayerNorm;
- * backward scatters the gradient into the rows the batch used.
+/* embeddings.h — the embedding block as a trainable piece (training option
+ * "train_embeddings"): word + position (+ token-type) rows summed, then LayerNorm;
+ * backward scatters the gradient into the rows the batch used. BERT's block; RoBERTa
+ * counts positions from pad_token_id + 1, DistilBERT has no token types (train/arch.h).
  *
  * Why: the bundled backbones are pretrained on little text, so their word vectors
  * carry little of what a task needs; with every layer unfrozen, letting the word
@@ -17,8 +18,15 @@
 #include "model/model.h"
 #include "train/param.h"
 
+/* Which position row each token reads (train/arch.h, pad_positions). */
+typedef struct nlp_train_positions {
+  int32_t pad_id; /* -1: the index in the sequence; else RoBERTa's rule with this pad id */
+  size_t first;   /* with pad_id >= 0: the row of the first non-padding token */
+} nlp_train_positions;
+
 typedef struct nlp_train_embeddings {
-  nlp_param *word, *pos, *type, *ln_g, *ln_b;
+  nlp_param *word, *pos, *type, *ln_g, *ln_b; /* type NULL: none (DistilBERT) */
+  nlp_train_positions positions;
   size_t H;
   float eps;
   /* tape of the last forward: normalised rows and 1/std per token */
@@ -26,19 +34,20 @@ typedef struct nlp_train_embeddings {
   size_t cap;
 } nlp_train_embeddings;
 
-/* Frozen embeddings (word + position + type, then LayerNorm) of a BERT model, as
- * core/model computes them: OUT gets tokens x H. */
+/* Frozen embeddings (word + position (+ type), then LayerNorm) of MODEL, as
+ * core/model computes them: OUT gets tokens x H. False with ERROR naming the
+ * architecture when it cannot be trained, or a missing tensor. */
 bool nlp_train_embed(const nlp_model *model, const nlp_forward_input *in, float *out,
                      GError **error);
 
-/* Copies MODEL's embedding tensors into SET under their HF names. Returns false with
- * ERROR naming a missing tensor. */
+/* Copies MODEL's embedding tensors into SET under the checkpoint's names. Returns
+ * false with ERROR as nlp_train_embed. */
 bool nlp_train_embeddings_from_model(nlp_train_embeddings *e, nlp_param_set *set,
                                      const nlp_model *model, GError **error);
 void nlp_train_embeddings_clear(nlp_train_embeddings *e);
 
-/* OUT [T x H] = LN(word[ids] + pos[i] + type[types]) for N_SEQS sequences of LENGTHS
- * (positions restart at 0 in each); TYPES may be NULL (all 0). */
+/* OUT [T x H] = LN(word[ids] + pos[p] + type[types]) for N_SEQS sequences of LENGTHS
+ * (positions restart in each, p as e->positions says); TYPES may be NULL (all 0). */
 void nlp_train_embeddings_forward(nlp_train_embeddings *e, size_t n_seqs, const size_t *lengths,
                                   const int32_t *ids, const int32_t *types, float *out);
 /* Accumulates the gradients for DY [T x H] (the gradient of the last forward's OUT;

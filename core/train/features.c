@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "train/arch.h"
 #include "train/internal.h"
 #include "eval/metrics.h"
 #include "tensor/safetensors.h"
@@ -69,6 +70,29 @@ static int32_t continuation(GPtrArray *labels, int32_t k) {
   return r >= 0 ? r : k;
 }
 
+/* With layers unfrozen the trainer's own embedding code indexes the tables, without the
+ * runtime's input checks: every token id and token type of LIST must have its row (a
+ * tokenizer that does not match the backbone, such as BERT's pair types on a RoBERTa with
+ * one type, is refused here instead of read out of bounds). */
+static bool tokens_fit(const trainer *t, const nlp_encoding_list *list, const char *path,
+                       size_t line, GError **error) {
+  const nlp_model_config *c = nlp_model_get_config(t->model);
+  bool types = nlp_train_arch_get(t->model)->emb[NLP_TRAIN_EMB_TYPE] != NULL;
+  for (size_t w = 0; w < list->n; w++)
+    for (size_t i = 0; i < list->items[w].n; i++) {
+      int32_t id = list->items[w].ids[i], ty = list->items[w].type_ids[i];
+      bool bad_type = types && (ty < 0 || (size_t)ty >= c->type_vocab_size);
+      if (id < 0 || (size_t)id >= c->vocab_size || bad_type) {
+        g_set_error(error, NLP_ERROR, NLP_ERROR_INPUT,
+                    "%s:%zu: token id %d / type %d outside the backbone's vocabulary (%zu ids, %zu "
+                    "types): the tokenizer does not match the backbone", path, line, id, ty,
+                    c->vocab_size, c->type_vocab_size);
+        return false;
+      }
+    }
+  return true;
+}
+
 bool nlp_tr_featurize(trainer *t, featset *fs, GError **error) {
   nlp_encode_params ep = nlp_encode_default_params();
   ep.max_length = t->max_length;
@@ -91,6 +115,10 @@ bool nlp_tr_featurize(trainer *t, featset *fs, GError **error) {
       g_set_error(error, NLP_ERROR, NLP_ERROR_INPUT, "%s:%zu: cannot tokenize: %s",
                   fs->data->path, e->line, err->message);
       g_error_free(err);
+      return false;
+    }
+    if (t->unfreeze && !tokens_fit(t, list, fs->data->path, e->line, error)) {
+      nlp_encoding_list_free(list);
       return false;
     }
     size_t n_win = (qa || tokc) ? list->n : 1;

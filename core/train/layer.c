@@ -1,4 +1,4 @@
-/* layer.c — training forward/backward of a BERT encoder layer. */
+/* layer.c — training forward/backward of an encoder layer (see layer.h). */
 #include "train/layer.h"
 
 #include <math.h>
@@ -6,6 +6,7 @@
 
 #include "tensor/gemm.h"
 #include "tensor/ops.h"
+#include "train/arch.h"
 #include "train/backward.h"
 #include "util/error.h"
 
@@ -15,6 +16,7 @@ struct nlp_layer_tape {
   float *probs, *scratch, *tmp, *dq, *dk, *dv, *dint, *dh, *dh2;
   uint8_t *m1, *m2, *pmask;
   bool dropout;
+  bool drop_attn_out; /* m1 was applied to the attention output */
   float keep_h, keep_a;
 };
 
@@ -69,34 +71,28 @@ static void tape_ensure(nlp_layer_tape *t, size_t T, size_t H, size_t I, size_t 
   }
 }
 
-const char *nlp_train_model_prefix(const nlp_model *m, GError **error) {
-  const nlp_model_config *c = nlp_model_get_config(m);
-  if (c->arch != NLP_ARCH_BERT) {
-    g_set_error(error, NLP_ERROR, NLP_ERROR_UNSUPPORTED,
-                "training through encoder layers supports BERT models; this one is '%s' "
-                "(train a head on the frozen backbone instead: unfreeze_top 0)",
-                nlp_arch_name(c->arch));
-    return NULL;
-  }
-  return nlp_model_find_tensor(m, "bert.embeddings.word_embeddings.weight") ? "bert." : "";
-}
-
+/* Copies the tensor NAME (d0 x d1, d1 = 0 for a vector) into SET under the name it is
+ * stored under; NULL with ERROR when missing or of another size. */
 static nlp_param *copy_tensor(nlp_param_set *set, const nlp_model *m, const char *name,
                               size_t d0, size_t d1, bool decay, GError **error) {
   if (error && *error) return NULL;
-  const nlp_tensor *t = nlp_model_find_tensor(m, name);
-  if (!t || t->numel != d0 * (d1 ? d1 : 1)) {
+  char *found = NULL;
+  const nlp_tensor *t = nlp_train_arch_find(m, name, &found);
+  nlp_param *p = NULL;
+  if (!t || t->numel != d0 * (d1 ? d1 : 1))
     g_set_error(error, NLP_ERROR, NLP_ERROR_MODEL, "backbone: tensor '%s' %s", name,
                 t ? "has an unexpected shape" : "is missing");
-    return NULL;
-  }
-  return nlp_param_add(set, name, d0, d1, decay, t->data);
+  else
+    p = nlp_param_add(set, found, d0, d1, decay, t->data);
+  g_free(found);
+  return p;
 }
 
 bool nlp_train_layer_from_model(nlp_train_layer *L, nlp_param_set *set, const nlp_model *m,
                                 size_t index, GError **error) {
-  const char *prefix = nlp_train_model_prefix(m, error);
-  if (!prefix) return false;
+  const nlp_train_arch *a = nlp_train_arch_trainable(m, error);
+  if (!a) return false;
+  const char *prefix = nlp_train_arch_prefix(m);
   const nlp_model_config *c = nlp_model_get_config(m);
   size_t H = c->hidden_size, I = c->intermediate_size;
   memset(L, 0, sizeof *L);
@@ -105,29 +101,27 @@ bool nlp_train_layer_from_model(nlp_train_layer *L, nlp_param_set *set, const nl
   L->nh = c->num_heads;
   L->eps = c->layer_norm_eps;
   L->act = c->hidden_act;
-  struct { nlp_param **dst; const char *name; size_t d0, d1; bool decay; } spec[] = {
-      {&L->qw, "attention.self.query.weight", H, H, true},
-      {&L->qb, "attention.self.query.bias", H, 0, false},
-      {&L->kw, "attention.self.key.weight", H, H, true},
-      {&L->kb, "attention.self.key.bias", H, 0, false},
-      {&L->vw, "attention.self.value.weight", H, H, true},
-      {&L->vb, "attention.self.value.bias", H, 0, false},
-      {&L->ow, "attention.output.dense.weight", H, H, true},
-      {&L->ob, "attention.output.dense.bias", H, 0, false},
-      {&L->ln1g, "attention.output.LayerNorm.weight", H, 0, false},
-      {&L->ln1b, "attention.output.LayerNorm.bias", H, 0, false},
-      {&L->iw, "intermediate.dense.weight", I, H, true},
-      {&L->ib, "intermediate.dense.bias", I, 0, false},
-      {&L->fw, "output.dense.weight", H, I, true},
-      {&L->fb, "output.dense.bias", H, 0, false},
-      {&L->ln2g, "output.LayerNorm.weight", H, 0, false},
-      {&L->ln2b, "output.LayerNorm.bias", H, 0, false},
+  L->no_attn_output_dropout = a->no_attn_output_dropout;
+  /* weight then bias of each module; weight decay on the matrices only (HF's grouping) */
+  struct { nlp_param **w, **b; size_t d0, d1; } spec[NLP_TRAIN_LAYER_MODULES] = {
+      [NLP_TRAIN_Q] = {&L->qw, &L->qb, H, H},
+      [NLP_TRAIN_K] = {&L->kw, &L->kb, H, H},
+      [NLP_TRAIN_V] = {&L->vw, &L->vb, H, H},
+      [NLP_TRAIN_ATTN_OUT] = {&L->ow, &L->ob, H, H},
+      [NLP_TRAIN_ATTN_NORM] = {&L->ln1g, &L->ln1b, H, 0},
+      [NLP_TRAIN_FFN_IN] = {&L->iw, &L->ib, I, H},
+      [NLP_TRAIN_FFN_OUT] = {&L->fw, &L->fb, H, I},
+      [NLP_TRAIN_OUT_NORM] = {&L->ln2g, &L->ln2b, H, 0},
   };
   GError *err = NULL;
-  for (size_t i = 0; i < G_N_ELEMENTS(spec); i++) {
-    char *name = g_strdup_printf("%sencoder.layer.%zu.%s", prefix, index, spec[i].name);
-    *spec[i].dst = copy_tensor(set, m, name, spec[i].d0, spec[i].d1, spec[i].decay, &err);
-    g_free(name);
+  for (size_t k = 0; k < NLP_TRAIN_LAYER_MODULES; k++) {
+    char *base = g_strdup_printf("%s%s%zu.%s.", prefix, a->layers, index, a->layer[k]);
+    char *wn = g_strconcat(base, "weight", NULL), *bn = g_strconcat(base, "bias", NULL);
+    *spec[k].w = copy_tensor(set, m, wn, spec[k].d0, spec[k].d1, spec[k].d1 != 0, &err);
+    *spec[k].b = copy_tensor(set, m, bn, spec[k].d0, 0, false, &err);
+    g_free(base);
+    g_free(wn);
+    g_free(bn);
   }
   if (err) {
     g_propagate_error(error, err);
@@ -180,12 +174,11 @@ void nlp_train_layer_forward(const nlp_train_layer *L, nlp_layer_tape *t, const 
   }
   t->dropout = drop_a; /* remembers whether pmask is valid */
   nlp_gemm_linear(t->ctx, T, H, L->ow->w, L->ob->w, H, t->tmp, threads);
-  if (drop_h) {
+  if (!drop_h) t->keep_h = 1.0f; /* backward's masks are then the identity */
+  t->drop_attn_out = drop_h && !L->no_attn_output_dropout;
+  if (t->drop_attn_out) {
     draw_mask(t->m1, T * H, p_hidden, rng);
     apply_mask(t->tmp, t->m1, T * H, t->keep_h);
-  } else {
-    memset(t->m1, 1, T * H);
-    t->keep_h = 1.0f;
   }
   nlp_fwd_layer_norm(t->tmp, x, T, H, L->ln1g->w, L->ln1b->w, L->eps, t->y1, t->xhat1, t->inv1);
   nlp_gemm_linear(t->y1, T, H, L->iw->w, L->ib->w, I, t->pre, threads);
@@ -220,7 +213,7 @@ void nlp_train_layer_backward(const nlp_train_layer *L, nlp_layer_tape *t, const
   nlp_bwd_layer_norm(dy1, t->xhat1, t->inv1, T, H, L->ln1g->w, L->ln1g->g, L->ln1b->g, dz);
   float *dxx = dy1; /* dy1 is free again: it becomes the running dx */
   memcpy(dxx, dz, T * H * sizeof(float));
-  apply_mask(dz, t->m1, T * H, t->keep_h);
+  if (t->drop_attn_out) apply_mask(dz, t->m1, T * H, t->keep_h);
   float *dctx = t->tmp;
   nlp_bwd_linear(t->ctx, T, H, L->ow->w, H, dz, L->ow->g, L->ob->g, dctx, false, threads);
   float scale = 1.0f / sqrtf((float)d);

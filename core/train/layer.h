@@ -1,5 +1,5 @@
-/* layer.h — a BERT encoder layer that can learn: forward saving activations
- * ("tape"), and backward through attention, layer norm, GELU and feed-forward.
+/* layer.h — an encoder layer that can learn: forward saving activations ("tape"),
+ * and backward through attention, layer norm, GELU and feed-forward.
  *
  * Used for --unfreeze-top N: the top N layers of a backbone are copied into a
  * parameter set under their HF names and run here; the frozen layers below run
@@ -8,9 +8,11 @@
  * tests/test-train-grads.c (same numbers as core/model to ~1e-5) and against torch
  * autograd for the gradients.
  *
- * Post-LN BERT block, packed sequences (no padding), as core/model/encoder.c:
+ * Post-LN block, packed sequences (no padding), as core/model/encoder.c; BERT's,
+ * which RoBERTa shares and DistilBERT has under other names (train/arch.h):
  *   a = drop(Wo attn(x) + bo); y1 = LN1(x + a); f = drop(W2 gelu(W1 y1 + b1) + b2);
- *   y = LN2(y1 + f), with attention-probability dropout inside attn(). */
+ *   y = LN2(y1 + f), with attention-probability dropout inside attn(). DistilBERT
+ * does not drop a. */
 #ifndef NLP_TRAIN_LAYER_H
 #define NLP_TRAIN_LAYER_H
 
@@ -28,14 +30,13 @@ typedef struct nlp_train_layer {
   size_t H, I, nh;
   float eps;
   nlp_activation act; /* gelu (erf), gelu_new (tanh) or relu, from config.json */
+  bool no_attn_output_dropout; /* DistilBERT's block: a is not dropped */
 } nlp_train_layer;
 
-/* The HF prefix of the encoder's tensors in MODEL: "bert." or "" (bare BertModel
- * checkpoints). NULL (with ERROR) for families training does not support yet. */
-const char *nlp_train_model_prefix(const nlp_model *model, GError **error);
-
-/* Copies layer INDEX of MODEL into SET (names "<prefix>encoder.layer.<i>....").
- * Returns false with ERROR naming the missing tensor. */
+/* Copies layer INDEX of MODEL into SET under the checkpoint's names
+ * ("bert.encoder.layer.<i>....", "distilbert.transformer.layer.<i>...."; train/arch.h).
+ * Returns false with ERROR naming the architecture when it cannot be trained, or
+ * the missing tensor. */
 bool nlp_train_layer_from_model(nlp_train_layer *layer, nlp_param_set *set,
                                 const nlp_model *model, size_t index, GError **error);
 

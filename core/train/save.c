@@ -31,12 +31,16 @@ static bool copy_file(const char *from, const char *to, GError **error) {
 }
 
 /* Writes <output>/backbone: config + tokenizer files + every tensor of the original
- * checkpoint, the trained layers replaced. */
+ * checkpoint under its own name, the trained ones replaced. The tokenizer files are
+ * those of BERT / DistilBERT (vocab.txt), RoBERTa (vocab.json, merges.txt) and
+ * XLM-RoBERTa / CamemBERT (sentencepiece.bpe.model), whichever exist, so that
+ * transformers loads the folder with its tokenizer too. */
 static bool save_backbone(trainer *t, GError **error) {
   char *dir = g_build_filename(t->output, "backbone", NULL);
   g_mkdir_with_parents(dir, 0755);
   const char *files[] = {"config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json",
-                         "special_tokens_map.json"};
+                         "special_tokens_map.json", "vocab.json", "merges.txt",
+                         "sentencepiece.bpe.model"};
   bool ok = true;
   for (size_t i = 0; i < G_N_ELEMENTS(files) && ok; i++) {
     const char *src_dir = i && t->tokenizer_path && g_file_test(t->tokenizer_path, G_FILE_TEST_IS_DIR)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "train/arch.h"
 #include "train/internal.h"
 #include "tensor/gemm.h"
 #include "tensor/safetensors.h"
@@ -55,15 +56,12 @@ static bool open_backbone(trainer *t, GError **error) {
                 t->L, t->unfreeze);
     return false;
   }
-  if (t->unfreeze && !nlp_train_model_prefix(t->model, error)) return false;
-  const char *fam = c->arch == NLP_ARCH_BERT ? "bert." : c->arch == NLP_ARCH_ROBERTA ? "roberta."
-                    : c->arch == NLP_ARCH_ELECTRA ? "electra." : "distilbert.";
+  if (t->unfreeze && !nlp_train_arch_trainable(t->model, error)) return false;
+  /* the pooler under the family's prefix, else a bare checkpoint's (RobertaModel) */
+  const char *fam = nlp_train_arch_get(t->model)->family;
   char *with = g_strconcat(fam, "pooler.dense.weight", NULL);
-  t->pooler_name = g_strdup(nlp_model_find_tensor(t->model, with) ? "bert.pooler.dense" : "pooler.dense");
-  if (c->arch != NLP_ARCH_BERT) {
-    g_free(t->pooler_name);
-    t->pooler_name = g_strconcat(fam, "pooler.dense", NULL);
-  }
+  t->pooler_name = nlp_model_find_tensor(t->model, with) ? g_strconcat(fam, "pooler.dense", NULL)
+                                                         : g_strdup("pooler.dense");
   g_free(with);
   return true;
 }

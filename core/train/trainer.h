@@ -21,7 +21,11 @@
  *                 "unfreeze_top": 0, "train_embeddings": false,
  *                 "cache_dtype": "f32" | "f16"}}
  * train_embeddings (with unfreeze_top = every layer) also trains the word, position and
- * token-type tables and their LayerNorm, which then go into <output>/backbone too.
+ * token-type tables (where the architecture has one) and their LayerNorm, which then go
+ * into <output>/backbone too. unfreeze_top and train_embeddings work on BERT, RoBERTa
+ * (also XLM-RoBERTa, CamemBERT) and DistilBERT backbones, bare or with their family's
+ * prefix (train/arch.h); ELECTRA is refused by name (a head on its frozen backbone
+ * trains, as on every architecture the runtime opens).
  *
  * What a run does: reads and validates both data files (file:line errors, nothing
  * trains on a broken set); tokenizes; encodes the frozen part of the backbone once
@@ -33,7 +37,8 @@
  *   <output>/head.json          {"task", "labels", "problem_type", "pooling", "head_type",
  *                                "backbone": {"path", "config_sha256"}, "training", "data",
  *                                "dev_metrics", ...}
- *   <output>/backbone/          with unfreeze_top > 0: the updated backbone (HF layout)
+ *   <output>/backbone/          with unfreeze_top > 0: the updated backbone (HF layout: the
+ *                               checkpoint's config, tokenizer files and tensor names)
  * A checkpoint (<cache>/checkpoint.safetensors) is written after every epoch;
  * resume = true continues from it with the same numbers as an uninterrupted run.
  * The same seed gives bit-identical results (same thread count). */

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A tiny BERT, its WordPiece tokenizer and small labelled data sets for the
+"""A tiny BERT (and a RoBERTa and a DistilBERT), tokenizers and small labelled data sets for the
 nlpipe train / eval tests (tests/test-train.c). Everything is made up here: the
 vocabulary and sentences come from the word lists below, no shared data is copied.
 
@@ -7,6 +7,9 @@ vocabulary and sentences come from the word lists below, no shared data is copie
 
 Writes tests/fixtures/train/:
   tiny-bert/{config.json, model.safetensors (F32), tokenizer.json}   H=32, 2 layers, 4 heads
+  tiny-roberta/, tiny-distilbert/   the same sizes in those architectures' layouts (a bare
+                          RobertaModel with a byte-level BPE tokenizer; a DistilBertForMaskedLM
+                          with tiny-bert's tokenizer), for --unfreeze-top on them
   cls-{train,dev}.jsonl   {"text","label"}, positive/negative by cue words
   ner-{train,dev}.jsonl   {"tokens","tags"} BIO over PER/LOC
   qa-{train,dev}.jsonl    {"question","context","answers":[{"text","start"}]}
@@ -82,30 +85,48 @@ with open(os.path.join(OUT, "tiny-bert", "config.json"), "w") as f:
     json.dump(config, f, indent=2)
     f.write("\n")
 
-T = {}
+BERT_LINEARS = [("attention.self.query", H, H), ("attention.self.key", H, H),
+                ("attention.self.value", H, H), ("attention.output.dense", H, H),
+                ("intermediate.dense", I, H), ("output.dense", H, I)]
+BERT_NORMS = ["attention.output.LayerNorm", "output.LayerNorm"]
 
 
-def w(name, *shape, s=0.2):
-    T[name] = (rng.standard_normal(shape) * s).astype(np.float32)
+def rand(gen, *shape, s=0.2):
+    return (gen.standard_normal(shape) * s).astype(np.float32)
 
 
-w("bert.embeddings.word_embeddings.weight", len(vocab), H, s=0.5)
-w("bert.embeddings.position_embeddings.weight", P, H, s=0.1)
-w("bert.embeddings.token_type_embeddings.weight", 2, H, s=0.1)
-T["bert.embeddings.LayerNorm.weight"] = np.ones(H, np.float32)
-T["bert.embeddings.LayerNorm.bias"] = np.zeros(H, np.float32)
-for l in range(L):
-    p = f"bert.encoder.layer.{l}."
-    for n, o, i in [("attention.self.query", H, H), ("attention.self.key", H, H),
-                    ("attention.self.value", H, H), ("attention.output.dense", H, H),
-                    ("intermediate.dense", I, H), ("output.dense", H, I)]:
-        w(p + n + ".weight", o, i)
-        w(p + n + ".bias", o, s=0.02)
-    for n in ["attention.output.LayerNorm", "output.LayerNorm"]:
-        T[p + n + ".weight"] = np.ones(H, np.float32)
-        T[p + n + ".bias"] = np.zeros(H, np.float32)
-w("bert.pooler.dense.weight", H, H)
-w("bert.pooler.dense.bias", H, s=0.02)
+def encoder_weights(gen, prefix, layers, linears, norms, n_vocab, n_pos, n_types, ln_jitter=0.0):
+    """Random encoder tensors under HF names: word, position (and token-type) tables and
+    their LayerNorm, then per layer each Linear (weight, bias) and LayerNorm. LayerNorms
+    are the identity unless LN_JITTER > 0 (then gamma 1 + j N(0,1), beta j N(0,1))."""
+    T = {}
+
+    def norm(name):
+        if ln_jitter:
+            T[name + ".weight"] = 1 + rand(gen, H, s=ln_jitter)
+            T[name + ".bias"] = rand(gen, H, s=ln_jitter)
+        else:
+            T[name + ".weight"] = np.ones(H, np.float32)
+            T[name + ".bias"] = np.zeros(H, np.float32)
+
+    T[prefix + "embeddings.word_embeddings.weight"] = rand(gen, n_vocab, H, s=0.5)
+    T[prefix + "embeddings.position_embeddings.weight"] = rand(gen, n_pos, H, s=0.1)
+    if n_types:
+        T[prefix + "embeddings.token_type_embeddings.weight"] = rand(gen, n_types, H, s=0.1)
+    norm(prefix + "embeddings.LayerNorm")
+    for l in range(L):
+        p = f"{prefix}{layers}{l}."
+        for n, o, i in linears:
+            T[p + n + ".weight"] = rand(gen, o, i)
+            T[p + n + ".bias"] = rand(gen, o, s=0.02)
+        for n in norms:
+            norm(p + n)
+    return T
+
+
+T = encoder_weights(rng, "bert.", "encoder.layer.", BERT_LINEARS, BERT_NORMS, len(vocab), P, 2)
+T["bert.pooler.dense.weight"] = rand(rng, H, H)
+T["bert.pooler.dense.bias"] = rand(rng, H, s=0.02)
 
 
 def save_st(path, tensors):
@@ -241,5 +262,92 @@ config("bad-missing.json", "text-classification", "bad-missing-label.jsonl", "cl
 config("bad-unknown.json", "text-classification", "cls-train.jsonl", "bad-unknown-label.jsonl")
 config("bad-empty.json", "text-classification", "bad-empty.jsonl", "cls-dev.jsonl")
 config("bad-span.json", "question-answering", "bad-span.jsonl", "qa-dev.jsonl")
+
+# ---- tiny RoBERTa and DistilBERT backbones (same sizes), each with its own generator so
+# that the files above do not depend on them. Their LayerNorms are not the identity, so
+# that a LayerNorm read from the wrong tensor shows in the tests.
+def bytes_to_unicode():
+    """GPT-2's byte -> printable character map of byte-level BPE."""
+    bs = list(range(33, 127)) + list(range(161, 173)) + list(range(174, 256))
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {b: chr(c) for b, c in zip(bs, cs)}
+
+
+def write_model(name, config, tensors, tokenizer):
+    os.makedirs(os.path.join(OUT, name), exist_ok=True)
+    with open(os.path.join(OUT, name, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(OUT, name, "tokenizer.json"), "w") as f:
+        json.dump(tokenizer, f, indent=1)
+    save_st(os.path.join(OUT, name, "model.safetensors"), tensors)
+
+
+# RoBERTa: a bare RobertaModel checkpoint (no "roberta." prefix, with its pooler), pad id 1
+# so that positions start at row 2, one token type; byte-level BPE as roberta-base's
+# tokenizer.json (no prefix space: a text's first word splits into bytes). Every data word
+# after a space is one token: the merges build "Ġ" + word left to right.
+b2u = bytes_to_unicode()
+r_specials = ["<s>", "<pad>", "</s>", "<unk>"]
+r_vocab = r_specials + [b2u[b] for b in range(256)]
+r_merges = []
+for word in words:
+    piece = b2u[32] + word
+    for k in range(2, len(piece) + 1):
+        if piece[:k] not in r_vocab:
+            r_merges.append(piece[:k - 1] + " " + piece[k - 1])
+            r_vocab.append(piece[:k])
+r_vocab.append("<mask>")
+r_ids = {t: i for i, t in enumerate(r_vocab)}
+r_tokenizer = {
+    "version": "1.0", "truncation": None, "padding": None,
+    "added_tokens": [{"id": r_ids[t], "content": t, "single_word": False, "lstrip": t == "<mask>",
+                      "rstrip": False, "normalized": False, "special": True}
+                     for t in r_specials + ["<mask>"]],
+    "normalizer": None,
+    "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+    "post_processor": {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0],
+                       "trim_offsets": True, "add_prefix_space": False},
+    "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+    "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": "",
+              "end_of_word_suffix": "", "fuse_unk": False, "byte_fallback": False,
+              "vocab": r_ids, "merges": r_merges},
+}
+r_config = {"architectures": ["RobertaModel"], "model_type": "roberta", "vocab_size": len(r_vocab),
+            "hidden_size": H, "num_hidden_layers": L, "num_attention_heads": NH,
+            "intermediate_size": I, "hidden_act": "gelu", "max_position_embeddings": P + 2,
+            "type_vocab_size": 1, "layer_norm_eps": 1e-5, "pad_token_id": 1, "bos_token_id": 0,
+            "eos_token_id": 2, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1}
+gen = np.random.default_rng(8)
+RT = encoder_weights(gen, "", "encoder.layer.", BERT_LINEARS, BERT_NORMS, len(r_vocab), P + 2, 1,
+                     ln_jitter=0.1)
+RT["pooler.dense.weight"] = rand(gen, H, H)
+RT["pooler.dense.bias"] = rand(gen, H, s=0.02)
+write_model("tiny-roberta", r_config, RT, r_tokenizer)
+
+# DistilBERT: a DistilBertForMaskedLM checkpoint ("distilbert." prefix, no token types,
+# its MLM head's tensors, which training must carry over untouched; vocab_projector.weight
+# is tied to the word embeddings and not stored), the WordPiece tokenizer of tiny-bert.
+d_config = {"architectures": ["DistilBertForMaskedLM"], "model_type": "distilbert",
+            "vocab_size": len(vocab), "dim": H, "n_layers": L, "n_heads": NH, "hidden_dim": I,
+            "activation": "gelu", "max_position_embeddings": P, "pad_token_id": 0,
+            "sinusoidal_pos_embds": False, "dropout": 0.1, "attention_dropout": 0.1}
+gen = np.random.default_rng(9)
+DT = encoder_weights(gen, "distilbert.", "transformer.layer.",
+                     [("attention.q_lin", H, H), ("attention.k_lin", H, H), ("attention.v_lin", H, H),
+                      ("attention.out_lin", H, H), ("ffn.lin1", I, H), ("ffn.lin2", H, I)],
+                     ["sa_layer_norm", "output_layer_norm"], len(vocab), P, 0, ln_jitter=0.1)
+DT["vocab_transform.weight"] = rand(gen, H, H)
+DT["vocab_transform.bias"] = rand(gen, H, s=0.02)
+DT["vocab_layer_norm.weight"] = 1 + rand(gen, H, s=0.1)
+DT["vocab_layer_norm.bias"] = rand(gen, H, s=0.1)
+DT["vocab_projector.bias"] = rand(gen, len(vocab), s=0.02)
+write_model("tiny-distilbert", d_config, DT, tokenizer)
+
 total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(OUT) for f in fs)
 print(OUT, total, "bytes")

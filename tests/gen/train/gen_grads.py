@@ -19,6 +19,10 @@ Cases (sizes fixed here and in the C test):
   score.*   sentence scorer, BCE
   crf.*     token classification with a linear-chain CRF (two windows)
   adamw.*   three torch.optim.AdamW updates (lr 1e-2, weight decay 0.1)
+  rob.*     a whole RoBERTa encoder (embeddings + 2 layers, H=16, 2 heads, I=24), whose
+            weights go to tests/fixtures/train/grads-roberta/ (HF layout, "roberta." names);
+            ids, lens, r, the output y and the gradient of every tensor by its HF name
+  distil.*  the same for a bare DistilBERT (tests/fixtures/train/grads-distilbert/)
 """
 import json
 import math
@@ -69,26 +73,33 @@ P["ln2g"] = (1.0 + 0.2 * torch.randn(H, dtype=D)).requires_grad_(True)
 P["ln2b"] = rnd(H, s=0.1)
 
 
-def attention(q, k, v, lens, nh):
+def attention(q, k, v, lens, nh, scaled=False):
+    """Per sequence and head softmax(q k^T / sqrt(d)) v; SCALED: q is already divided by
+    sqrt(d) (DistilBERT's order of operations)."""
     d = q.shape[1] // nh
     outs, off = [], 0
     for L in lens:
         heads = []
         for h in range(nh):
             qs, ks, vs = (t[off:off + L, h * d:(h + 1) * d] for t in (q, k, v))
-            p = torch.softmax(qs @ ks.T / math.sqrt(d), dim=-1)
+            p = torch.softmax(qs @ ks.T if scaled else qs @ ks.T / math.sqrt(d), dim=-1)
             heads.append(p @ vs)
         outs.append(torch.cat(heads, dim=1))
         off += L
     return torch.cat(outs, dim=0)
 
 
+def bert_layer(x, p, lens, nh, eps=1e-12):
+    """BertLayer (RobertaLayer is the same), eval mode; P maps qw, qb, ... ln2b to tensors."""
+    q, k, v = linear(x, p["qw"], p["qb"]), linear(x, p["kw"], p["kb"]), linear(x, p["vw"], p["vb"])
+    a = linear(attention(q, k, v, lens, nh), p["ow"], p["ob"])
+    y1 = ln(x + a, p["ln1g"], p["ln1b"], eps)
+    f = linear(gelu(linear(y1, p["iw"], p["ib"])), p["fw"], p["fb"])
+    return ln(y1 + f, p["ln2g"], p["ln2b"], eps)
+
+
 def layer(x):
-    q, k, v = linear(x, P["qw"], P["qb"]), linear(x, P["kw"], P["kb"]), linear(x, P["vw"], P["vb"])
-    a = linear(attention(q, k, v, LENS, NH), P["ow"], P["ob"])
-    y1 = ln(x + a, P["ln1g"], P["ln1b"])
-    f = linear(gelu(linear(y1, P["iw"], P["ib"])), P["fw"], P["fb"])
-    return ln(y1 + f, P["ln2g"], P["ln2b"])
+    return bert_layer(x, P, LENS, NH)
 
 
 r = torch.randn(T, H, dtype=D)
@@ -225,19 +236,148 @@ for k in range(3):
     opt.step()
 put("adamw.w0", w0); put("adamw.grads", gs); put("adamw.w3", w)
 
-# ---- write (F32, header padded to 8 bytes)
-header, blobs, off = {}, [], 0
-for name in sorted(tensors):
-    a = tensors[name]
-    b = a.tobytes()
-    header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-    blobs.append(b)
-    off += len(b)
-hj = json.dumps(header, separators=(",", ":")).encode()
-hj += b" " * ((8 - len(hj) % 8) % 8)
-with open(OUT, "wb") as f:
-    f.write(struct.pack("<Q", len(hj)))
-    f.write(hj)
-    for b in blobs:
-        f.write(b)
+
+# ---- whole RoBERTa and DistilBERT encoders (embeddings + 2 layers, eval mode), written as
+# HF model folders for the C side to open; the reference follows transformers'
+# modeling_roberta / modeling_distilbert: RoBERTa positions from
+# create_position_ids_from_input_ids (pad_token_id + 1 + the count of non-padding tokens
+# before, per sequence), one token type, LayerNorm eps from the config; DistilBERT with no
+# token types, q scaled before q k^T, LayerNorm eps 1e-12. No input token is a padding
+# token (whose table rows nn.Embedding(padding_idx) would keep from learning); the ids
+# repeat so that gradient rows accumulate. loss = sum(y * r) over the top layer's output.
+MH, MNH, MI, ML, MV, MP = 16, 2, 24, 2, 40, 24
+MIDS = [[4, 17, 9, 17, 25, 3], [4, 9, 33, 3]]
+BERT_MODULES = [("q", "attention.self.query"), ("k", "attention.self.key"),
+                ("v", "attention.self.value"), ("o", "attention.output.dense"),
+                ("ln1", "attention.output.LayerNorm"), ("i", "intermediate.dense"),
+                ("f", "output.dense"), ("ln2", "output.LayerNorm")]
+DISTIL_MODULES = [("q", "attention.q_lin"), ("k", "attention.k_lin"), ("v", "attention.v_lin"),
+                  ("o", "attention.out_lin"), ("ln1", "sa_layer_norm"), ("i", "ffn.lin1"),
+                  ("f", "ffn.lin2"), ("ln2", "output_layer_norm")]
+gen = torch.Generator().manual_seed(99)
+
+
+def model_weights(prefix, layers, modules, n_pos, n_types):
+    """Random F32 weights under HF names, and float64 leaves of the same values."""
+    W = {}
+
+    def t(name, *shape, s=0.3, base=0.0):
+        W[name] = (base + s * torch.randn(*shape, generator=gen, dtype=D)).float()
+
+    t(prefix + "embeddings.word_embeddings.weight", MV, MH, s=0.5)
+    t(prefix + "embeddings.position_embeddings.weight", n_pos, MH, s=0.2)
+    if n_types:
+        t(prefix + "embeddings.token_type_embeddings.weight", n_types, MH, s=0.2)
+    t(prefix + "embeddings.LayerNorm.weight", MH, s=0.2, base=1.0)
+    t(prefix + "embeddings.LayerNorm.bias", MH, s=0.1)
+    dims = {"q": (MH, MH), "k": (MH, MH), "v": (MH, MH), "o": (MH, MH), "i": (MI, MH), "f": (MH, MI)}
+    for l in range(ML):
+        for key, mod in modules:
+            n = f"{prefix}{layers}{l}.{mod}"
+            if key.startswith("ln"):
+                t(n + ".weight", MH, s=0.2, base=1.0)
+                t(n + ".bias", MH, s=0.1)
+            else:
+                t(n + ".weight", *dims[key])
+                t(n + ".bias", dims[key][0], s=0.1)
+    return W, {n: w.double().requires_grad_(True) for n, w in W.items()}
+
+
+def layer_params(X, prefix, layers, modules, l):
+    out = {}
+    for key, mod in modules:
+        n = f"{prefix}{layers}{l}.{mod}"
+        w, b = ("g", "b") if key.startswith("ln") else ("w", "b")
+        out[key + w], out[key + b] = X[n + ".weight"], X[n + ".bias"]
+    return out
+
+
+def embed(X, prefix, eps, pad=None, types=False):
+    rows = []
+    for ids in MIDS:
+        ids = torch.tensor(ids)
+        if pad is None:
+            pos = torch.arange(len(ids))
+        else:  # create_position_ids_from_input_ids
+            mask = ids.ne(pad).int()
+            pos = (torch.cumsum(mask, dim=0).type_as(mask) * mask).long() + pad
+        e = X[prefix + "embeddings.word_embeddings.weight"][ids] + \
+            X[prefix + "embeddings.position_embeddings.weight"][pos]
+        if types:
+            e = e + X[prefix + "embeddings.token_type_embeddings.weight"][torch.zeros_like(ids)]
+        rows.append(e)
+    return ln(torch.cat(rows), X[prefix + "embeddings.LayerNorm.weight"],
+              X[prefix + "embeddings.LayerNorm.bias"], eps)
+
+
+def distil_layer(x, p, lens, nh):
+    """TransformerBlock: no dropout on the attention output in training either."""
+    d = x.shape[1] // nh
+    q = linear(x, p["qw"], p["qb"]) / math.sqrt(d)
+    a = linear(attention(q, linear(x, p["kw"], p["kb"]), linear(x, p["vw"], p["vb"]), lens, nh, scaled=True),
+               p["ow"], p["ob"])
+    sa = ln(a + x, p["ln1g"], p["ln1b"])
+    f = linear(gelu(linear(sa, p["iw"], p["ib"])), p["fw"], p["fb"])
+    return ln(f + sa, p["ln2g"], p["ln2b"])
+
+
+def write_st(path, tensors, metadata=None):
+    """F32 safetensors, names sorted, header padded to 8 bytes."""
+    header, blobs, off = ({"__metadata__": metadata} if metadata else {}), [], 0
+    for name in sorted(tensors):
+        a = tensors[name]
+        b = a.tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    hj = json.dumps(header, separators=(",", ":")).encode()
+    hj += b" " * ((8 - len(hj) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(hj)))
+        f.write(hj)
+        for b in blobs:
+            f.write(b)
+
+
+def model_case(case, folder, config, W, X, y):
+    """Writes the model folder and the case: ids, lens, r, y and every tensor's gradient."""
+    r = torch.randn(*y.shape, generator=gen, dtype=D)
+    (y * r).sum().backward()
+    d = os.path.join(os.path.dirname(OUT), folder)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+    write_st(os.path.join(d, "model.safetensors"), {n: w.numpy() for n, w in W.items()}, {"format": "pt"})
+    put(case + ".ids", torch.tensor(sum(MIDS, []), dtype=D))
+    put(case + ".lens", torch.tensor([len(s) for s in MIDS], dtype=D))
+    put(case + ".r", r)
+    put(case + ".y", y)
+    for n, t in X.items():
+        put(case + ".grad." + n, t.grad)
+
+
+# RoBERTa under "roberta." (a RobertaForMaskedLM checkpoint's encoder), pad id 1: rows 2.. used
+W, X = model_weights("roberta.", "encoder.layer.", BERT_MODULES, MP + 2, 1)
+x = embed(X, "roberta.", 1e-5, pad=1, types=True)
+for l in range(ML):
+    x = bert_layer(x, layer_params(X, "roberta.", "encoder.layer.", BERT_MODULES, l), [len(s) for s in MIDS], MNH,
+                   eps=1e-5)
+model_case("rob", "grads-roberta", {
+    "architectures": ["RobertaForMaskedLM"], "model_type": "roberta", "vocab_size": MV, "hidden_size": MH,
+    "num_hidden_layers": ML, "num_attention_heads": MNH, "intermediate_size": MI, "hidden_act": "gelu",
+    "max_position_embeddings": MP + 2, "type_vocab_size": 1, "layer_norm_eps": 1e-5, "pad_token_id": 1,
+    "bos_token_id": 0, "eos_token_id": 2}, W, X, x)
+
+# DistilBERT, a bare DistilBertModel checkpoint (no prefix)
+W, X = model_weights("", "transformer.layer.", DISTIL_MODULES, MP, 0)
+x = embed(X, "", 1e-12)
+for l in range(ML):
+    x = distil_layer(x, layer_params(X, "", "transformer.layer.", DISTIL_MODULES, l), [len(s) for s in MIDS], MNH)
+model_case("distil", "grads-distilbert", {
+    "architectures": ["DistilBertModel"], "model_type": "distilbert", "vocab_size": MV, "dim": MH,
+    "n_layers": ML, "n_heads": MNH, "hidden_dim": MI, "activation": "gelu", "max_position_embeddings": MP,
+    "pad_token_id": 0, "sinusoidal_pos_embds": False}, W, X, x)
+
+write_st(OUT, tensors)
 print(OUT, os.path.getsize(OUT), "bytes,", len(tensors), "tensors")

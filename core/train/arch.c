@@ -1,0 +1,79 @@
+/* arch.c — the per-architecture table of arch.h. */
+#include "train/arch.h"
+
+#include <string.h>
+
+#include "util/error.h"
+
+#define BERT_LAYER                                                                         \
+  {"attention.self.query", "attention.self.key", "attention.self.value",                 \
+   "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",         \
+   "output.dense", "output.LayerNorm"}
+#define BERT_EMB                                                                           \
+  {"embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",         \
+   "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight",             \
+   "embeddings.LayerNorm.bias"}
+
+static const nlp_train_arch table[] = {
+    {NLP_ARCH_BERT, "bert.", "encoder.layer.", BERT_LAYER, BERT_EMB, false, false, NULL},
+    /* also XLM-RoBERTa and CamemBERT, whose checkpoints use the same names */
+    {NLP_ARCH_ROBERTA, "roberta.", "encoder.layer.", BERT_LAYER, BERT_EMB, true, false, NULL},
+    {NLP_ARCH_DISTILBERT, "distilbert.", "transformer.layer.",
+     {"attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin",
+      "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm"},
+     {"embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight", NULL,
+      "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias"},
+     false, true, NULL},
+    /* its layers are BERT's, but its embeddings may be narrower than the layers, behind
+     * a projection that neither embedding path of the trainer has */
+    {NLP_ARCH_ELECTRA, "electra.", "encoder.layer.", BERT_LAYER, BERT_EMB, false, false,
+     "not implemented yet (embeddings_project)"},
+};
+
+const nlp_train_arch *nlp_train_arch_get(const nlp_model *m) {
+  nlp_arch arch = nlp_model_get_config(m)->arch;
+  for (size_t i = 0; i < G_N_ELEMENTS(table); i++)
+    if (table[i].arch == arch) return &table[i];
+  g_assert_not_reached(); /* config.c opens no other architecture */
+  return NULL;
+}
+
+const char *nlp_train_arch_prefix(const nlp_model *m) {
+  const nlp_train_arch *a = nlp_train_arch_get(m);
+  char *probe = g_strconcat(a->family, a->emb[NLP_TRAIN_EMB_WORD], NULL);
+  bool has = nlp_model_find_tensor(m, probe) != NULL;
+  g_free(probe);
+  return has ? a->family : "";
+}
+
+const nlp_train_arch *nlp_train_arch_trainable(const nlp_model *m, GError **error) {
+  const nlp_train_arch *a = nlp_train_arch_get(m);
+  if (a->unsupported) {
+    g_set_error(error, NLP_ERROR, NLP_ERROR_UNSUPPORTED,
+                "training through encoder layers supports BERT, RoBERTa (also XLM-RoBERTa, "
+                "CamemBERT) and DistilBERT models; this one is '%s': %s (train a head on the "
+                "frozen backbone instead: unfreeze_top 0)",
+                nlp_arch_name(a->arch), a->unsupported);
+    return NULL;
+  }
+  return a;
+}
+
+const nlp_tensor *nlp_train_arch_find(const nlp_model *m, const char *name, char **found) {
+  const nlp_tensor *t = nlp_model_find_tensor(m, name);
+  if (t) {
+    *found = g_strdup(name);
+    return t;
+  }
+  const char *old = g_str_has_suffix(name, "LayerNorm.weight") ? "gamma"
+                    : g_str_has_suffix(name, "LayerNorm.bias") ? "beta" : NULL;
+  if (!old) return NULL;
+  size_t keep = strlen(name) - strlen(g_str_has_suffix(name, ".weight") ? "weight" : "bias");
+  char *alt = g_strdup_printf("%.*s%s", (int)keep, name, old);
+  if ((t = nlp_model_find_tensor(m, alt))) {
+    *found = alt;
+    return t;
+  }
+  g_free(alt);
+  return NULL;
+}
