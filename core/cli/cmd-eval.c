@@ -16,9 +16,10 @@ static const char *const summary =
     "  QA: exact_match, f1 (SQuAD script)      summary: rouge1/2/L F (rouge-score)\n"
     "  translation (pipelines): bleu, chrf (sacrebleu formulas)\n"
     "A head folder is scored with its own head code on its backbone, exactly as during\n"
-    "training; a pipeline is run over DATA and each step's results are compared with the\n"
-    "gold fields of the same record (label, entities, answers, references/summary, or\n"
-    "--reference FIELD). Values are fractions in [0, 1].\n\n"
+    "training; a pipeline is run over DATA (read as JSONL whatever the pipeline's input\n"
+    "format) and each step's results are compared with the gold fields of the same data\n"
+    "record (label, entities, answers, references/summary, or --reference FIELD), even\n"
+    "when a step's name is one of them. Values are fractions in [0, 1].\n\n"
     "Exit status: 0 scored, 1 failed, 2 bad command line or files.";
 
 static void print_metrics(const char *prefix, json_object *m) {
@@ -87,12 +88,14 @@ int nlp_cli_eval(int argc, char **argv) {
     nlp_registry *reg = nlp_cli_registry_new(plugin_path);
     nlp_pipeline_spec *spec = nlp_cli_load_pipeline(argv[1], &ov, reg);
     if (spec) {
+      /* labelled data is JSONL, whatever the pipeline reads in production */
+      spec->input.format = NLP_INPUT_JSONL;
       nlp_run_params params = nlp_run_default_params();
       nlp_run_stats stats;
       if (nlp_pipeline_run(spec, &params, &stats, &err)) {
         const char **names = g_new0(const char *, spec->steps->len + 1);
         for (guint i = 0; i < spec->steps->len; i++) names[i] = ((nlp_step_spec *)spec->steps->pdata[i])->name;
-        metrics = nlp_eval_pipeline_output(outp, names, spec->steps->len, reference, &err);
+        metrics = nlp_eval_pipeline_output(outp, argv[2], names, spec->steps->len, reference, &err);
         g_free(names);
         if (metrics) {
           json_object_object_add(metrics, "pipeline", json_object_new_string(argv[1]));

@@ -217,11 +217,13 @@ static json_object *finish(acc *a) {
 
 static void put_json(gpointer p) { json_object_put(p); }
 
-json_object *nlp_eval_pipeline_output(const char *out_path, const char *const *steps, size_t n_steps,
-                                      const char *ref_field, GError **error) {
-  FILE *f = fopen(out_path, "r");
-  if (!f) {
-    g_set_error(error, NLP_ERROR, NLP_ERROR_IO, "%s: cannot open", out_path);
+json_object *nlp_eval_pipeline_output(const char *out_path, const char *data_path, const char *const *steps,
+                                      size_t n_steps, const char *ref_field, GError **error) {
+  FILE *f = fopen(out_path, "r"), *d = fopen(data_path, "r");
+  if (!f || !d) {
+    g_set_error(error, NLP_ERROR, NLP_ERROR_IO, "%s: cannot open", f ? data_path : out_path);
+    if (f) fclose(f);
+    if (d) fclose(d);
     return NULL;
   }
   acc *a = g_new0(acc, n_steps ? n_steps : 1);
@@ -232,13 +234,19 @@ json_object *nlp_eval_pipeline_output(const char *out_path, const char *const *s
     a[s].refs = g_ptr_array_new_with_free_func(g_free);
   }
   bool *empty_list = g_new0(bool, n_steps + 1);
-  char *line = NULL;
-  size_t cap = 0, records = 0;
+  char *line = NULL, *gold_line = NULL;
+  size_t cap = 0, gold_cap = 0, records = 0;
   ssize_t len;
+  /* output line i, then data line i (the runner writes one record per input line, in
+   * order, even for lines it cannot read) */
   GPtrArray *pending = g_ptr_array_new_with_free_func(put_json);
   while ((len = getline(&line, &cap, f)) > 0) {
     json_object *rec = json_tokener_parse(line);
-    if (!rec) continue;
+    json_object *gold = getline(&gold_line, &gold_cap, d) > 0 ? json_tokener_parse(gold_line) : NULL;
+    if (!rec) {
+      json_object_put(gold);
+      continue;
+    }
     records++;
     for (size_t s = 0; s < n_steps; s++) {
       json_object *r = get(rec, steps[s]);
@@ -255,12 +263,15 @@ json_object *nlp_eval_pipeline_output(const char *out_path, const char *const *s
       }
     }
     g_ptr_array_add(pending, rec);
+    g_ptr_array_add(pending, gold ? gold : json_object_new_object());
   }
   free(line);
+  free(gold_line);
   fclose(f);
-  for (guint i = 0; i < pending->len; i++)
+  fclose(d);
+  for (guint i = 0; i < pending->len; i += 2)
     for (size_t s = 0; s < n_steps; s++)
-      if (a[s].k != K_NONE) add_record(&a[s], pending->pdata[i], get(pending->pdata[i], steps[s]), ref_field);
+      if (a[s].k != K_NONE) add_record(&a[s], pending->pdata[i + 1], get(pending->pdata[i], steps[s]), ref_field);
   g_ptr_array_free(pending, TRUE);
   g_free(empty_list);
   json_object *out = json_object_new_object();

@@ -1,5 +1,8 @@
 /* pipeline-eval.h — scores the output records of a pipeline run against the gold
- * fields of the same records (the runner copies each input record into its output).
+ * fields of the data records it read. Gold comes from the data file itself (line i of
+ * the output is the runner's record for line i of the data), not from the output's
+ * copy of the record, where a step named like a gold field ("entities", "summary",
+ * "label") has replaced it with its own result.
  *
  * Each step's result is recognised by its shape, as the task plugins write them:
  *   {"label": ...} (or a list, best first)        -> accuracy, macro_f1 vs record "label"
@@ -17,10 +20,11 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
-/* Reads the JSONL output OUT_PATH; returns {"<step>": {"metric": value, ...},
- * "records": n} (new reference) or NULL with ERROR. STEPS: the step names. */
-json_object *nlp_eval_pipeline_output(const char *out_path, const char *const *steps,
-                                      size_t n_steps, const char *reference_field,
-                                      GError **error);
+/* Reads the JSONL output OUT_PATH of a run over DATA_PATH; returns {"<step>":
+ * {"metric": value, ...}, "records": n} (new reference) or NULL with ERROR. STEPS: the
+ * step names. */
+json_object *nlp_eval_pipeline_output(const char *out_path, const char *data_path,
+                                      const char *const *steps, size_t n_steps,
+                                      const char *reference_field, GError **error);
 
 #endif
