@@ -52,3 +52,22 @@ struct json_object *nlp_seqcls_result(const seqcls *s, const float *scores, long
   free(order);
   return list;
 }
+
+nlp_status nlp_seqcls_process(seqcls *s, nlp_batch *batch, seqcls_function f,
+                              struct json_object *(*result)(const void *ctx, const float *scores),
+                              const void *ctx) {
+  const nlp_host *host = s->host;
+  size_t n = host->batch_size(batch), L = s->n_labels;
+  bool *ok = NULL;
+  float *logits = nlp_seqcls_batch_logits(s, batch, &ok);
+  float *scores = malloc(L * sizeof(float));
+  for (size_t d = 0; d < n; d++) {
+    if (!ok[d]) continue;
+    nlp_seqcls_apply(f, logits + d * L, L, scores);
+    host->set_result(batch, d, result(ctx, scores));
+  }
+  free(scores);
+  free(logits);
+  free(ok);
+  return NLP_STATUS_OK;
+}

@@ -86,4 +86,11 @@ void nlp_seqcls_apply(seqcls_function f, const float *logits, size_t n, float *s
  * (stable). Transfer full. */
 struct json_object *nlp_seqcls_result(const seqcls *s, const float *scores, long top_k);
 
+/* A whole batch: per document the aggregated logits, F applied, and RESULT(CTX, scores)
+ * stored as its result (transfer full); failed documents stay marked. The process()
+ * of both classification and sentiment, which differ only in RESULT. */
+nlp_status nlp_seqcls_process(seqcls *s, nlp_batch *batch, seqcls_function f,
+                              struct json_object *(*result)(const void *ctx, const float *scores),
+                              const void *ctx);
+
 #endif

@@ -58,7 +58,8 @@ static nlp_status create(const nlp_host *host, const nlp_step_info *step, void *
   return NLP_STATUS_OK;
 }
 
-static struct json_object *result(const state *st, const float *scores) {
+static struct json_object *result(const void *ctx, const float *scores) {
+  const state *st = ctx;
   size_t n = st->core->n_labels;
   float p[3] = {0, 0, 0};
   bool present[3] = {false, false, false};
@@ -85,20 +86,7 @@ static struct json_object *result(const state *st, const float *scores) {
 
 static nlp_status process(void *p, nlp_batch *batch) {
   state *st = p;
-  const nlp_host *host = st->core->host;
-  size_t n = host->batch_size(batch), L = st->core->n_labels;
-  bool *ok = NULL;
-  float *logits = nlp_seqcls_batch_logits(st->core, batch, &ok);
-  float *scores = malloc(L * sizeof(float));
-  for (size_t d = 0; d < n; d++) {
-    if (!ok[d]) continue;
-    nlp_seqcls_apply(st->function, logits + d * L, L, scores);
-    host->set_result(batch, d, result(st, scores));
-  }
-  free(scores);
-  free(logits);
-  free(ok);
-  return NLP_STATUS_OK;
+  return nlp_seqcls_process(st->core, batch, st->function, result, st);
 }
 
 static void destroy(void *p) {
