@@ -550,6 +550,43 @@ static void test_empty_and_huge(void) {
   g_free(word);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+/* ASan's allocator interface (sanitizer/allocator_interface.h, not always installed) */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+
+/* A huge text must not pin what it grew in the thread's encode state: after a 1 MB word
+ * and then a short text, the heap is back near where the short text alone left it.
+ * Measured with ASan's allocator counters (the test suite's build); skipped elsewhere. */
+static void test_huge_text_memory_returned(void) {
+#if defined(__SANITIZE_ADDRESS__)
+  const char *files[] = {FIX "tiny-wordpiece.json", FIX "tiny-bytelevel-split.json", FIX "tiny-unigram.json",
+                         FIX "tiny-bpe-bytefallback.json", FIX "tiny-roberta.json", FIX "tiny-wordlevel.json"};
+  /* the huge word comes first: the short words after it shrink the arrays' lengths
+   * within the same call, not what they hold */
+  size_t big = 1 << 20;
+  char *word = g_malloc(big + 16);
+  for (size_t i = 0; i < big; i++) word[i] = "abcdefghij"[i % 10];
+  strcpy(word + big, " and a b c");
+  for (size_t f = 0; f < G_N_ELEMENTS(files); f++) {
+    nlp_tokenizer *t = nlp_tokenizer_load(files[f], NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    nlp_encoding_list_free(enc(t, "a short text, twice", false));
+    size_t before = __sanitizer_get_current_allocated_bytes();
+    nlp_encoding_list_free(enc(t, word, false));
+    nlp_encoding_list_free(enc(t, "a short text, twice", false));
+    size_t after = __sanitizer_get_current_allocated_bytes();
+    size_t kept = after > before ? after - before : 0;
+    CU_ASSERT(kept < ((size_t)256 << 10));
+    if (kept >= ((size_t)256 << 10)) fprintf(stderr, "\n%s: %zu bytes kept after a 1 MB word\n", files[f], kept);
+    nlp_tokenizer_free(t);
+  }
+  g_free(word);
+#else
+  NLP_TEST_SKIP("needs the ASan build's allocator counters");
+#endif
+}
+
 static void write_file(const char *path, const char *s) { CU_ASSERT(g_file_set_contents(path, s, -1, NULL)); }
 
 static void expect_load_error(const char *path, int code, const char *needle) {
@@ -727,6 +764,7 @@ static void register_suites(void) {
   s = CU_add_suite("tokenizer-robustness", NULL, NULL);
   CU_add_test(s, "invalid utf-8", test_invalid_utf8);
   CU_add_test(s, "empty text and a 1 MB word", test_empty_and_huge);
+  CU_add_test(s, "a huge text's buffers are given back", test_huge_text_memory_returned);
   CU_add_test(s, "corrupt tokenizer files", test_corrupt_files);
   CU_add_test(s, "accessors, decode, parameter errors", test_accessors);
   CU_add_test(s, "concurrent encode", test_threads);

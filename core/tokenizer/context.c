@@ -46,24 +46,35 @@ nlp_tk_ctx *nlp_tk_ctx_acquire(void) {
   return cx;
 }
 
-static void trim_array(GArray **a, size_t elt) {
-  if ((*a)->len <= KEEP_TOKENS) return;
+/* Inputs longer than this may have grown any buffer in the middle of the call and
+ * shrunk its length again (a per-word array after a huge word): the length seen at the
+ * end says nothing of what a buffer holds, so everything is given back. */
+#define KEEP_INPUT_BYTES ((size_t)1 << 16)
+
+static void trim_array(GArray **a, size_t elt, bool always) {
+  if (!always && (*a)->len <= KEEP_TOKENS) return;
   g_array_free(*a, TRUE);
   *a = g_array_new(FALSE, FALSE, (guint)elt);
 }
 
-void nlp_tk_ctx_release(nlp_tk_ctx *cx) {
-  nlp_tk_scratch_reset(&cx->sc);
-  trim_array(&cx->pieces, sizeof(nlp_tk_piece));
-  trim_array(&cx->np, sizeof(nlp_tk_piece));
-  trim_array(&cx->toks, sizeof(nlp_tk_tok));
-  for (size_t i = 0; i < G_N_ELEMENTS(cx->sc.work); i++)
-    if (cx->sc.work[i] && cx->sc.work[i]->len > KEEP_TOKENS) {
-      g_array_free(cx->sc.work[i], TRUE);
-      cx->sc.work[i] = NULL;
-    }
+void nlp_tk_ctx_release(nlp_tk_ctx *cx, size_t input_bytes) {
+  bool huge = input_bytes > KEEP_INPUT_BYTES;
+  if (huge) {
+    nlp_tk_scratch_clear(&cx->sc); /* arena and work arrays */
+    nlp_tk_scratch_init(&cx->sc);
+  } else {
+    nlp_tk_scratch_reset(&cx->sc);
+    for (size_t i = 0; i < G_N_ELEMENTS(cx->sc.work); i++)
+      if (cx->sc.work[i] && cx->sc.work[i]->len > KEEP_TOKENS) {
+        g_array_free(cx->sc.work[i], TRUE);
+        cx->sc.work[i] = NULL;
+      }
+  }
+  trim_array(&cx->pieces, sizeof(nlp_tk_piece), huge);
+  trim_array(&cx->np, sizeof(nlp_tk_piece), huge);
+  trim_array(&cx->toks, sizeof(nlp_tk_tok), huge);
   for (int i = 0; i < 2; i++)
-    if (cx->seq[i].cap > KEEP_TOKENS) nlp_tk_seq_clear(&cx->seq[i]);
+    if (huge || cx->seq[i].cap > KEEP_TOKENS) nlp_tk_seq_clear(&cx->seq[i]);
 }
 
 nlp_tk_wcache *nlp_tk_ctx_cache(nlp_tk_ctx *cx, uint64_t serial) {

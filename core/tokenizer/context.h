@@ -37,8 +37,9 @@ typedef struct {
 uint64_t nlp_tk_next_serial(void);
 /* The calling thread's state, ready for one encode call (sequences and arrays empty). */
 nlp_tk_ctx *nlp_tk_ctx_acquire(void);
-/* After the call: drops per-call memory, and buffers a huge text grew. */
-void nlp_tk_ctx_release(nlp_tk_ctx *cx);
+/* After a call over INPUT_BYTES of text: drops per-call memory, and every buffer a huge
+ * text may have grown. */
+void nlp_tk_ctx_release(nlp_tk_ctx *cx, size_t input_bytes);
 /* The thread's word cache for the tokenizer with SERIAL (created on first use). */
 nlp_tk_wcache *nlp_tk_ctx_cache(nlp_tk_ctx *cx, uint64_t serial);
 #endif

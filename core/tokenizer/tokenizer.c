@@ -393,7 +393,7 @@ nlp_encoding_list *nlp_tokenizer_encode(const nlp_tokenizer *tok, const char *te
     out = nlp_tk_build_windows(tok, a, pair ? b : NULL, &p, error);
   if (out) out->strings = strings;
   else if (strings) g_string_chunk_free(strings);
-  nlp_tk_ctx_release(cx);
+  nlp_tk_ctx_release(cx, len + pair_len);
   return out;
 }
 
