@@ -39,6 +39,8 @@ FIX = os.path.join(ROOT, "tests", "fixtures", "classification")
 ORACLE = os.environ.get("ORACLE_DIR") or sys.exit("set ORACLE_DIR to a writable oracle copy")
 sys.path.insert(0, ORACLE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "gen", "encoder"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from wordpiece_json import bert_wordpiece_tokenizer  # noqa: E402
 
 # ------------------------------------------------------------------ our own text
 CORPUS = """
@@ -84,26 +86,7 @@ def build_vocab():
 def write_tokenizer(out):
     os.makedirs(out, exist_ok=True)
     vocab = build_vocab()
-    ids = {t: i for i, t in enumerate(vocab)}
-    tj = {
-        "version": "1.0", "truncation": None, "padding": None,
-        "added_tokens": [{"id": ids[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
-                          "normalized": False, "special": True} for t in SPECIALS],
-        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
-                       "strip_accents": None, "lowercase": True},
-        "pre_tokenizer": {"type": "BertPreTokenizer"},
-        "post_processor": {
-            "type": "TemplateProcessing",
-            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                       {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
-            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                     {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
-                     {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
-            "special_tokens": {t: {"id": t, "ids": [ids[t]], "tokens": [t]} for t in ("[CLS]", "[SEP]")}},
-        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
-        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
-                  "max_input_chars_per_word": 100, "vocab": ids},
-    }
+    tj = bert_wordpiece_tokenizer(vocab, SPECIALS)
     with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
         json.dump(tj, f, ensure_ascii=False, indent=1)
     with open(os.path.join(out, "vocab.txt"), "w", encoding="utf-8") as f:

@@ -21,8 +21,12 @@ import json
 import os
 import random
 import struct
+import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from wordpiece_json import bert_wordpiece_tokenizer  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "train")
 random.seed(7)
@@ -44,34 +48,10 @@ words = sorted(set(POS + NEG + FILL + NAMES + PLACES + VERBS + EXTRA))
 pieces = ["##s", "##ed", "##ing", "##a", "##o", "##er", "ka", "ri", "##to", "##ri"]
 vocab = SPECIAL + words + pieces + [c for c in "abcdefghijklmnopqrstuvwxyz"] + \
     ["##" + c for c in "abcdefghijklmnopqrstuvwxyz"]
-vocab_ids = {t: i for i, t in enumerate(vocab)}
 os.makedirs(os.path.join(OUT, "tiny-bert"), exist_ok=True)
 
 
-def special(tok):
-    return {"id": vocab_ids[tok], "content": tok, "single_word": False, "lstrip": False,
-            "rstrip": False, "normalized": False, "special": True}
-
-
-tokenizer = {
-    "version": "1.0", "truncation": None, "padding": None,
-    "added_tokens": [special(t) for t in SPECIAL],
-    "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
-                   "strip_accents": None, "lowercase": True},
-    "pre_tokenizer": {"type": "BertPreTokenizer"},
-    "post_processor": {
-        "type": "TemplateProcessing",
-        "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                   {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
-        "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                 {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
-                 {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
-        "special_tokens": {t: {"id": t, "ids": [vocab_ids[t]], "tokens": [t]} for t in ["[CLS]", "[SEP]"]},
-    },
-    "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
-    "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
-              "max_input_chars_per_word": 100, "vocab": vocab_ids},
-}
+tokenizer = bert_wordpiece_tokenizer(vocab, SPECIAL)
 with open(os.path.join(OUT, "tiny-bert", "tokenizer.json"), "w") as f:
     json.dump(tokenizer, f, indent=1)
 
