@@ -9,7 +9,6 @@
  *    our own vocabulary: every HF option, long contexts in several windows;
  *  - validation: bad options refused with their JSON path, per-record errors.
  * Answers and offsets must be identical, scores within 1e-4. */
-#include <dlfcn.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -185,21 +184,7 @@ static const nlp_host fake_host = {
     .linear = fake_linear,
 };
 
-static void *plugin_handle;
-
-static const nlp_plugin_desc *qa_plugin(void) {
-  if (!plugin_handle) {
-    char *so = nlp_test_build_path("plugins/libnlpipe-qa.so");
-    plugin_handle = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-    if (!plugin_handle) fprintf(stderr, "%s\n", dlerror());
-    g_free(so);
-  }
-  CU_ASSERT_PTR_NOT_NULL_FATAL(plugin_handle);
-  nlp_plugin_get_descriptor_fn entry =
-      (nlp_plugin_get_descriptor_fn)(uintptr_t)dlsym(plugin_handle, NLP_PLUGIN_DESCRIPTOR_SYMBOL);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(entry);
-  return entry();
-}
+static const nlp_plugin_desc *qa_plugin(void) { return nlp_test_plugin("plugins/libnlpipe-qa.so"); }
 
 /* Window storage for one test: arrays the fake windows point into. */
 typedef struct {
@@ -789,8 +774,4 @@ static void register_suites(void) {
   CU_add_test(s, "bad options refused at validation", test_validation);
 }
 
-int main(void) {
-  int rc = nlp_test_main(register_suites);
-  if (plugin_handle) dlclose(plugin_handle);
-  return rc;
-}
+int main(void) { return nlp_test_main(register_suites); }

@@ -4,7 +4,6 @@
  * the text in original order, num_sentences / ratio respected, the same choice whatever
  * the batch, bad options refused at validation with their JSON path, and a host older
  * than the ABI the plugin needs (1.3, split_sentences) refused with both versions named. */
-#include <dlfcn.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-c/json.h>
@@ -233,15 +232,7 @@ static void test_bad_options(void) {
  * ABI 1.2 host (no split_sentences) would hand over: the plugin must refuse the older
  * host with both versions named rather than call past the end of its table. */
 static void test_refuses_older_host(void) {
-  char *so = nlp_test_build_path("plugins/libnlpipe-summarization.so");
-  void *handle = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-  if (!handle) fprintf(stderr, "%s\n", dlerror());
-  g_free(so);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(handle);
-  nlp_plugin_get_descriptor_fn entry =
-      (nlp_plugin_get_descriptor_fn)(uintptr_t)dlsym(handle, NLP_PLUGIN_DESCRIPTOR_SYMBOL);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(entry);
-  const nlp_plugin_desc *desc = entry();
+  const nlp_plugin_desc *desc = nlp_test_plugin("plugins/libnlpipe-summarization.so");
 
   json_object *options = json_object_new_object();
   /* create() only checks that a model is there; it reads it in process() */
@@ -265,7 +256,6 @@ static void test_refuses_older_host(void) {
                                 "this host is ABI 1.2");
   free(error);
   json_object_put(options);
-  dlclose(handle);
 }
 
 static void register_suites(void) {

@@ -1,9 +1,13 @@
 #include "harness.h"
 
 #include <CUnit/Basic.h>
+#include <dlfcn.h>
 #include <glib.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "nlpipe/plugin.h"
 
 int nlp_test_main(void (*register_suites)(void)) {
   if (CU_initialize_registry() != CUE_SUCCESS) return 2;
@@ -31,6 +35,18 @@ char *nlp_test_shared_path(const char *relative) {
 char *nlp_test_build_path(const char *relative) {
   const char *root = g_getenv("NLPIPE_BUILD_DIR");
   return g_build_filename(root ? root : "build/asan", relative, NULL);
+}
+
+const nlp_plugin_desc *nlp_test_plugin(const char *relative) {
+  char *so = nlp_test_build_path(relative);
+  void *handle = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+  if (!handle) fprintf(stderr, "%s\n", dlerror());
+  g_free(so);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(handle);
+  nlp_plugin_get_descriptor_fn entry =
+      (nlp_plugin_get_descriptor_fn)(uintptr_t)dlsym(handle, NLP_PLUGIN_DESCRIPTOR_SYMBOL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(entry);
+  return entry();
 }
 
 char *nlp_test_read_file(const char *path, size_t *len) {

@@ -22,6 +22,11 @@ char *nlp_test_shared_path(const char *relative);
  * under NLPIPE_BUILD_DIR (default build/asan). Newly allocated; g_free it. */
 char *nlp_test_build_path(const char *relative);
 
+/* The descriptor of a built plugin, e.g. nlp_test_plugin("plugins/libnlpipe-qa.so"),
+ * dlopen()ed under the build dir and left loaded for the process (dlopen of the same
+ * file again returns the same handle); fails the test fatally when it cannot load. */
+const struct nlp_plugin_desc *nlp_test_plugin(const char *relative);
+
 /* Reads a whole file into a NUL-terminated buffer (g_free it); fails the test if
  * it cannot. */
 char *nlp_test_read_file(const char *path, size_t *len);
