@@ -20,12 +20,12 @@ Writes tests/fixtures/train/:
 import json
 import os
 import random
-import struct
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from safetensors_f32 import write_f32  # noqa: E402
 from wordpiece_json import bert_wordpiece_tokenizer  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "train")
@@ -110,16 +110,7 @@ T["bert.pooler.dense.bias"] = rand(rng, H, s=0.02)
 
 
 def save_st(path, tensors):
-    header, blobs, off = {"__metadata__": {"format": "pt"}}, [], 0
-    for name in sorted(tensors):
-        b = tensors[name].tobytes()
-        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    hj = json.dumps(header, separators=(",", ":")).encode()
-    hj += b" " * ((8 - len(hj) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hj)) + hj + b"".join(blobs))
+    write_f32(path, tensors, {"format": "pt"})
 
 
 save_st(os.path.join(OUT, "tiny-bert", "model.safetensors"), T)

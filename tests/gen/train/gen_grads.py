@@ -27,10 +27,13 @@ Cases (sizes fixed here and in the C test):
 import json
 import math
 import os
-import struct
+import sys
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from safetensors_f32 import write_f32  # noqa: E402
 
 torch.manual_seed(1234)
 D = torch.float64
@@ -321,24 +324,6 @@ def distil_layer(x, p, lens, nh):
     return ln(f + sa, p["ln2g"], p["ln2b"])
 
 
-def write_st(path, tensors, metadata=None):
-    """F32 safetensors, names sorted, header padded to 8 bytes."""
-    header, blobs, off = ({"__metadata__": metadata} if metadata else {}), [], 0
-    for name in sorted(tensors):
-        a = tensors[name]
-        b = a.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    hj = json.dumps(header, separators=(",", ":")).encode()
-    hj += b" " * ((8 - len(hj) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hj)))
-        f.write(hj)
-        for b in blobs:
-            f.write(b)
-
-
 def model_case(case, folder, config, W, X, y):
     """Writes the model folder and the case: ids, lens, r, y and every tensor's gradient."""
     r = torch.randn(*y.shape, generator=gen, dtype=D)
@@ -348,7 +333,7 @@ def model_case(case, folder, config, W, X, y):
     with open(os.path.join(d, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
         f.write("\n")
-    write_st(os.path.join(d, "model.safetensors"), {n: w.numpy() for n, w in W.items()}, {"format": "pt"})
+    write_f32(os.path.join(d, "model.safetensors"), {n: w.numpy() for n, w in W.items()}, {"format": "pt"})
     put(case + ".ids", torch.tensor(sum(MIDS, []), dtype=D))
     put(case + ".lens", torch.tensor([len(s) for s in MIDS], dtype=D))
     put(case + ".r", r)
@@ -379,5 +364,5 @@ model_case("distil", "grads-distilbert", {
     "n_layers": ML, "n_heads": MNH, "hidden_dim": MI, "activation": "gelu", "max_position_embeddings": MP,
     "pad_token_id": 0, "sinusoidal_pos_embds": False}, W, X, x)
 
-write_st(OUT, tensors)
+write_f32(OUT, tensors)
 print(OUT, os.path.getsize(OUT), "bytes,", len(tensors), "tensors")
