@@ -12,6 +12,7 @@
 #include <omp.h>
 #endif
 
+#include "model/embed-rows.h"
 #include "model/model-internal.h"
 #include "tensor/gemm.h"
 #include "tensor/packed-linear.h"
@@ -83,30 +84,14 @@ void nlp_linear_apply(const nlp_forward_ctx *ctx, const nlp_linear *lin, const f
     nlp_gemm_linear(x, n, lin->in, lin->w, lin->b, lin->out, y, ctx->threads);
 }
 
-/* word + position (+ token type) embeddings, then LayerNorm; RoBERTa positions
- * follow HF create_position_ids_from_input_ids: padding tokens get padding_idx,
- * the others padding_idx + 1 + (number of non-padding tokens before them). */
+/* word + position (+ token type) embeddings (model/embed-rows.h: RoBERTa positions
+ * follow HF create_position_ids_from_input_ids), then LayerNorm. */
 static void embed(const nlp_model *m, const nlp_forward_input *in, float *out) {
   const nlp_model_config *c = m->cfg;
-  size_t E = c->embedding_size, t = 0;
-  bool roberta = c->arch == NLP_ARCH_ROBERTA;
-  for (size_t s = 0; s < in->n_seqs; s++) {
-    size_t count = 0;
-    for (size_t i = 0; i < in->lengths[s]; i++, t++) {
-      int32_t id = in->ids[t];
-      size_t pos;
-      if (roberta) pos = id == c->pad_token_id ? (size_t)c->pad_token_id : c->position_offset + count++;
-      else pos = i;
-      const float *w = m->word_emb + (size_t)id * E, *p = m->pos_emb + pos * E;
-      float *o = out + t * E;
-      if (m->type_emb) {
-        const float *ty = m->type_emb + (size_t)(in->type_ids ? in->type_ids[t] : 0) * E;
-        for (size_t j = 0; j < E; j++) o[j] = w[j] + ty[j] + p[j];
-      } else {
-        for (size_t j = 0; j < E; j++) o[j] = w[j] + p[j];
-      }
-    }
-  }
+  size_t E = c->embedding_size;
+  nlp_position_rule rule = nlp_position_rule_of(c);
+  size_t t = nlp_embed_rows(m->word_emb, m->pos_emb, m->type_emb, E, &rule, in->n_seqs, in->lengths,
+                            in->ids, in->type_ids, out);
   nlp_op_layer_norm(out, t, E, m->emb_norm.gamma, m->emb_norm.beta, c->layer_norm_eps, out);
 }
 

@@ -15,18 +15,18 @@
    "embeddings.LayerNorm.bias"}
 
 static const nlp_train_arch table[] = {
-    {NLP_ARCH_BERT, "bert.", "encoder.layer.", BERT_LAYER, BERT_EMB, false, false, NULL},
+    {NLP_ARCH_BERT, "bert.", "encoder.layer.", BERT_LAYER, BERT_EMB, false, NULL},
     /* also XLM-RoBERTa and CamemBERT, whose checkpoints use the same names */
-    {NLP_ARCH_ROBERTA, "roberta.", "encoder.layer.", BERT_LAYER, BERT_EMB, true, false, NULL},
+    {NLP_ARCH_ROBERTA, "roberta.", "encoder.layer.", BERT_LAYER, BERT_EMB, false, NULL},
     {NLP_ARCH_DISTILBERT, "distilbert.", "transformer.layer.",
      {"attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin",
       "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm"},
      {"embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight", NULL,
       "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias"},
-     false, true, NULL},
+     true, NULL},
     /* its layers are BERT's, but its embeddings may be narrower than the layers, behind
      * a projection that neither embedding path of the trainer has */
-    {NLP_ARCH_ELECTRA, "electra.", "encoder.layer.", BERT_LAYER, BERT_EMB, false, false,
+    {NLP_ARCH_ELECTRA, "electra.", "encoder.layer.", BERT_LAYER, BERT_EMB, false,
      "not implemented yet (embeddings_project)"},
 };
 

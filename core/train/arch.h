@@ -37,10 +37,6 @@ typedef struct nlp_train_arch {
   /* Without the prefix; NULL: the architecture has no such table (DistilBERT's token
    * types). */
   const char *emb[NLP_TRAIN_EMB_TENSORS];
-  /* RoBERTa: positions count from pad_token_id + 1 over the non-padding tokens and a
-   * padding token takes row pad_token_id (HF create_position_ids_from_input_ids), as
-   * core/model/encoder.c embeds them; else position = index in the sequence. */
-  bool pad_positions;
   /* DistilBERT applies no dropout to the attention output before its residual (only
    * to the attention probabilities and the feed-forward output). */
   bool no_attn_output_dropout;

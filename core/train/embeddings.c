@@ -15,7 +15,7 @@ enum { WORD = NLP_TRAIN_EMB_WORD, POS = NLP_TRAIN_EMB_POS, TYPE = NLP_TRAIN_EMB_
  * the architecture lacks) and its position rule; false with ERROR naming the
  * architecture or a missing tensor. */
 static bool find_tables(const nlp_model *m, const nlp_tensor *t[N_TABLES], char *found[N_TABLES],
-                        nlp_train_positions *positions, GError **error) {
+                        nlp_position_rule *positions, GError **error) {
   const nlp_train_arch *a = nlp_train_arch_trainable(m, error);
   if (!a) return false;
   const char *prefix = nlp_train_arch_prefix(m);
@@ -33,50 +33,20 @@ static bool find_tables(const nlp_model *m, const nlp_tensor *t[N_TABLES], char 
     }
     g_free(name);
   }
-  const nlp_model_config *c = nlp_model_get_config(m);
-  positions->pad_id = a->pad_positions ? c->pad_token_id : -1;
-  positions->first = (size_t)c->position_offset;
+  *positions = nlp_position_rule_of(nlp_model_get_config(m));
   return true;
-}
-
-/* The position row of token I of a sequence whose token id is ID; *COUNT carries the
- * non-padding tokens seen so far in the sequence (core/model/encoder.c's embed). */
-static size_t position(const nlp_train_positions *ps, int32_t id, size_t i, size_t *count) {
-  if (ps->pad_id < 0) return i;
-  return id == ps->pad_id ? (size_t)ps->pad_id : ps->first + (*count)++;
-}
-
-/* out[t] = word[ids[t]] + pos[position of t] (+ type[types[t]]; TYPE NULL: none) */
-static size_t sum_rows(const float *word, const float *pos, const float *type, size_t H,
-                       const nlp_train_positions *ps, size_t n_seqs, const size_t *lengths,
-                       const int32_t *ids, const int32_t *types, float *out) {
-  size_t t = 0;
-  for (size_t s = 0; s < n_seqs; s++) {
-    size_t count = 0;
-    for (size_t i = 0; i < lengths[s]; i++, t++) {
-      const float *w = word + (size_t)ids[t] * H, *p = pos + position(ps, ids[t], i, &count) * H;
-      float *o = out + t * H;
-      if (type) {
-        const float *ty = type + (size_t)(types ? types[t] : 0) * H;
-        for (size_t j = 0; j < H; j++) o[j] = w[j] + ty[j] + p[j];
-      } else {
-        for (size_t j = 0; j < H; j++) o[j] = w[j] + p[j];
-      }
-    }
-  }
-  return t;
 }
 
 bool nlp_train_embed(const nlp_model *m, const nlp_forward_input *in, float *out, GError **error) {
   const nlp_tensor *t[N_TABLES];
   char *found[N_TABLES];
-  nlp_train_positions ps;
+  nlp_position_rule ps;
   if (!find_tables(m, t, found, &ps, error)) return false;
   for (int i = 0; i < N_TABLES; i++) g_free(found[i]);
   const nlp_model_config *c = nlp_model_get_config(m);
   size_t H = c->hidden_size;
-  size_t T = sum_rows(t[WORD]->data, t[POS]->data, t[TYPE] ? t[TYPE]->data : NULL, H, &ps,
-                      in->n_seqs, in->lengths, in->ids, in->type_ids, out);
+  size_t T = nlp_embed_rows(t[WORD]->data, t[POS]->data, t[TYPE] ? t[TYPE]->data : NULL, H, &ps,
+                            in->n_seqs, in->lengths, in->ids, in->type_ids, out);
   nlp_op_layer_norm(out, T, H, t[LN_G]->data, t[LN_B]->data, c->layer_norm_eps, out);
   return true;
 }
@@ -124,8 +94,8 @@ void nlp_train_embeddings_forward(nlp_train_embeddings *e, size_t n_seqs, const 
     e->inv = g_new(float, T);
     e->cap = T;
   }
-  sum_rows(e->word->w, e->pos->w, e->type ? e->type->w : NULL, H, &e->positions, n_seqs, lengths,
-           ids, types, out);
+  nlp_embed_rows(e->word->w, e->pos->w, e->type ? e->type->w : NULL, H, &e->positions, n_seqs, lengths,
+                 ids, types, out);
   nlp_fwd_layer_norm(out, NULL, T, H, e->ln_g->w, e->ln_b->w, e->eps, out, e->xhat, e->inv);
 }
 
@@ -140,7 +110,7 @@ void nlp_train_embeddings_backward(nlp_train_embeddings *e, size_t n_seqs, const
     for (size_t i = 0; i < lengths[s]; i++, t++) {
       const float *d = dy + t * H;
       float *gw = e->word->g + (size_t)ids[t] * H;
-      float *gp = e->pos->g + position(&e->positions, ids[t], i, &count) * H;
+      float *gp = e->pos->g + nlp_position_row(&e->positions, ids[t], i, &count) * H;
       float *gt = e->type ? e->type->g + (size_t)(types ? types[t] : 0) * H : NULL;
       for (size_t j = 0; j < H; j++) {
         gw[j] += d[j];

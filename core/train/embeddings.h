@@ -1,7 +1,8 @@
 /* embeddings.h — the embedding block as a trainable piece (training option
  * "train_embeddings"): word + position (+ token-type) rows summed, then LayerNorm;
- * backward scatters the gradient into the rows the batch used. BERT's block; RoBERTa
- * counts positions from pad_token_id + 1, DistilBERT has no token types (train/arch.h).
+ * backward scatters the gradient into the rows the batch used. The rows are those the
+ * inference encoder reads (model/embed-rows.h: RoBERTa counts positions from
+ * pad_token_id + 1); DistilBERT has no token types (train/arch.h).
  *
  * Why: the bundled backbones are pretrained on little text, so their word vectors
  * carry little of what a task needs; with every layer unfrozen, letting the word
@@ -15,18 +16,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/embed-rows.h"
 #include "model/model.h"
 #include "train/param.h"
 
-/* Which position row each token reads (train/arch.h, pad_positions). */
-typedef struct nlp_train_positions {
-  int32_t pad_id; /* -1: the index in the sequence; else RoBERTa's rule with this pad id */
-  size_t first;   /* with pad_id >= 0: the row of the first non-padding token */
-} nlp_train_positions;
-
 typedef struct nlp_train_embeddings {
   nlp_param *word, *pos, *type, *ln_g, *ln_b; /* type NULL: none (DistilBERT) */
-  nlp_train_positions positions;
+  nlp_position_rule positions;
   size_t H;
   float eps;
   /* tape of the last forward: normalised rows and 1/std per token */
