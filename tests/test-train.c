@@ -52,9 +52,9 @@ static int suite_clean(void) {
 
 static char *out_dir(const char *name) { return g_build_filename(tmpdir, name, NULL); }
 
-/* Trains CONFIG into tmp/NAME with extra args; asserts success. */
-static char *train(const char *config, const char *name, const char *const *extra) {
-  char *out = out_dir(name), *cfg = g_strconcat(FIX, config, NULL);
+/* Trains the config file CFG into tmp/NAME with extra args; asserts success. */
+static char *train_file(const char *cfg, const char *name, const char *const *extra) {
+  char *out = out_dir(name);
   const char *args[16] = {"train", cfg, "--output", out, "--quiet"};
   size_t n = 5;
   for (const char *const *e = extra; e && *e; e++)
@@ -62,8 +62,14 @@ static char *train(const char *config, const char *name, const char *const *extr
   args[n] = NULL;
   nlp_test_run r = nlp_test_run_nlpipe(NULL, args);
   CU_ASSERT_EQUAL(r.status, 0);
-  if (r.status) fprintf(stderr, "\n%s: %s\n", config, r.err);
+  if (r.status) fprintf(stderr, "\n%s: %s\n", cfg, r.err);
   nlp_test_run_clear(&r);
+  return out;
+}
+
+/* Trains the fixture config CONFIG (tests/fixtures/train/) into tmp/NAME. */
+static char *train(const char *config, const char *name, const char *const *extra) {
+  char *cfg = g_strconcat(FIX, config, NULL), *out = train_file(cfg, name, extra);
   g_free(cfg);
   return out;
 }
@@ -182,6 +188,186 @@ static void test_same_seed_same_weights(void) {
   g_free(b);
   g_free(c);
   g_free(d);
+}
+
+/* The fixture config CONFIG with its backbone and data paths made absolute, so that a
+ * changed copy can be written anywhere (write_config). */
+static json_object *fixture_config(const char *config) {
+  char *p = g_strconcat(FIX, config, NULL), *abs = g_canonicalize_filename(FIX, NULL);
+  json_object *cfg = json_object_from_file(p), *data, *v;
+  g_free(p);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+  p = g_build_filename(abs, json_object_get_string(json_object_object_get(cfg, "backbone")), NULL);
+  json_object_object_add(cfg, "backbone", json_object_new_string(p));
+  g_free(p);
+  json_object_object_get_ex(cfg, "data", &data);
+  const char *split[] = {"train", "dev"};
+  for (size_t i = 0; i < 2; i++) {
+    json_object_object_get_ex(data, split[i], &v);
+    p = g_build_filename(abs, json_object_get_string(v), NULL);
+    json_object_object_add(data, split[i], json_object_new_string(p));
+    g_free(p);
+  }
+  g_free(abs);
+  return cfg;
+}
+
+/* CFG written as tmp/NAME; returns the path. */
+static char *write_config(json_object *cfg, const char *name) {
+  char *p = g_build_filename(tmpdir, name, NULL);
+  CU_ASSERT_EQUAL_FATAL(json_object_to_file(p, cfg), 0);
+  return p;
+}
+
+static const char *training_str(json_object *head, const char *key) {
+  json_object *tr, *v;
+  CU_ASSERT_TRUE_FATAL(json_object_object_get_ex(head, "training", &tr));
+  CU_ASSERT_TRUE_FATAL(json_object_object_get_ex(tr, key, &v));
+  return json_object_get_string(v);
+}
+
+/* training.data_seed (--data-seed) moves the shuffle order and nothing else: the
+ * weights start from training.seed, so runs that differ only in data_seed start from
+ * the same point (what averaging fine-tuned weights needs). */
+static void test_data_seed_moves_order_only(void) {
+  char *base = train("cls.json", "ds-base", NULL);
+  char *same = train("cls.json", "ds-11", (const char *const[]){"--data-seed", "11", NULL});
+  char *other = train("cls.json", "ds-12", (const char *const[]){"--data-seed", "12", NULL});
+  CU_ASSERT_TRUE(same_file(base, same, "head.safetensors")); /* cls.json's seed is 11 */
+  CU_ASSERT_FALSE(same_file(base, other, "head.safetensors"));
+  json_object *h = head_json(other), *hb = head_json(base);
+  CU_ASSERT_STRING_EQUAL(training_str(h, "data_seed"), "12");
+  CU_ASSERT_STRING_EQUAL(training_str(hb, "data_seed"), "11");
+  CU_ASSERT_STRING_EQUAL(training_str(h, "seed"), "11");
+  json_object_put(h);
+  json_object_put(hb);
+  /* With learning rates 0 the head keeps its initial weights: the same for any
+   * data_seed, different for another seed. */
+  json_object *cfg = fixture_config("cls.json"), *tr;
+  json_object_object_get_ex(cfg, "training", &tr);
+  json_object_object_add(tr, "lr", json_object_new_double(0));
+  json_object_object_add(tr, "lr_backbone", json_object_new_double(0));
+  json_object_object_add(tr, "epochs", json_object_new_int(1));
+  char *lr0 = write_config(cfg, "cls-lr0.json");
+  char *i11 = train_file(lr0, "lr0-11", NULL);
+  char *i12 = train_file(lr0, "lr0-ds12", (const char *const[]){"--data-seed", "12", NULL});
+  json_object_object_add(tr, "seed", json_object_new_int(12));
+  g_free(write_config(cfg, "cls-lr0.json"));
+  char *s12 = train_file(lr0, "lr0-s12", NULL);
+  CU_ASSERT_TRUE(same_file(i11, i12, "head.safetensors"));
+  CU_ASSERT_FALSE(same_file(i11, s12, "head.safetensors"));
+  json_object_put(cfg);
+  g_free(lr0);
+  g_free(i11);
+  g_free(i12);
+  g_free(s12);
+  g_free(base);
+  g_free(same);
+  g_free(other);
+}
+
+/* Every tensor of DIR/NAME is the mean of the same tensor in the N folders INS/NAME
+ * (all F32 here: the trainer writes F32). */
+static void check_mean(const char *dir, char *const *ins, size_t n, const char *name) {
+  char *p = g_build_filename(dir, name, NULL);
+  nlp_safetensors *avg = nlp_safetensors_open(p, NULL), *st[4] = {0};
+  g_free(p);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(avg);
+  for (size_t i = 0; i < n; i++) {
+    p = g_build_filename(ins[i], name, NULL);
+    st[i] = nlp_safetensors_open(p, NULL);
+    g_free(p);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st[i]);
+    CU_ASSERT_EQUAL(st[i]->n_entries, avg->n_entries);
+  }
+  size_t checked = 0, moved = 0;
+  for (size_t k = 0; k < avg->n_entries; k++) {
+    const nlp_safetensors_entry *e = &avg->entries[k];
+    CU_ASSERT_EQUAL(e->dtype, NLP_DTYPE_F32);
+    for (size_t j = 0; j < e->numel; j++) {
+      double sum = 0, first = 0;
+      float x, y;
+      for (size_t i = 0; i < n; i++) {
+        const nlp_safetensors_entry *f = nlp_safetensors_find(st[i], e->name);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        memcpy(&x, (const char *)f->data + j * 4, 4);
+        sum += x;
+        if (!i) first = x;
+      }
+      memcpy(&y, (const char *)e->data + j * 4, 4);
+      if (fabs(y - sum / (double)n) > 1e-7 * (1 + fabs(y))) CU_FAIL("not the mean");
+      moved += y != (float)first;
+      checked++;
+    }
+  }
+  CU_ASSERT_TRUE(checked > 1000);
+  CU_ASSERT_TRUE(moved > checked / 10); /* the ingredients differ, so the mean is none of them */
+  for (size_t i = 0; i < n; i++) nlp_safetensors_free(st[i]);
+  nlp_safetensors_free(avg);
+}
+
+/* `nlpipe average`: three runs that differ in data_seed average tensor by tensor (head
+ * and unfrozen backbone); head.json lists them and carries the mean's own dev
+ * metrics, which `nlpipe eval` reproduces; heads from another start are refused. */
+static void test_average_heads(void) {
+  char *in[3];
+  const char *seeds[] = {"21", "22", "23"};
+  for (size_t i = 0; i < 3; i++) {
+    char *name = g_strconcat("soup-", seeds[i], NULL);
+    in[i] = train("cls.json", name, (const char *const[]){"--unfreeze-top", "1", "--data-seed", seeds[i], NULL});
+    g_free(name);
+  }
+  char *out = out_dir("soup");
+  nlp_test_run r = nlp_test_run_nlpipe(
+      NULL, (const char *const[]){"average", "--output", out, in[0], in[1], in[2], NULL});
+  CU_ASSERT_EQUAL(r.status, 0);
+  if (r.status) fprintf(stderr, "\naverage: %s\n", r.err);
+  nlp_test_run_clear(&r);
+  check_mean(out, in, 3, "head.safetensors");
+  check_mean(out, in, 3, "backbone/model.safetensors");
+  CU_ASSERT_TRUE(same_file(in[0], out, "backbone/config.json"));
+  CU_ASSERT_TRUE(same_file(in[0], out, "backbone/tokenizer.json"));
+  json_object *h = head_json(out), *from, *tr, *v;
+  CU_ASSERT_TRUE_FATAL(json_object_object_get_ex(h, "averaged_from", &from));
+  CU_ASSERT_EQUAL_FATAL(json_object_array_length(from), 3);
+  for (size_t i = 0; i < 3; i++) {
+    json_object *rec = json_object_array_get_idx(from, i);
+    CU_ASSERT_TRUE(json_object_object_get_ex(rec, "data_seed", &v));
+    CU_ASSERT_STRING_EQUAL(json_object_get_string(v), seeds[i]);
+    CU_ASSERT_TRUE(json_object_object_get_ex(rec, "dev_metrics", &v));
+  }
+  json_object_object_get_ex(h, "training", &tr);
+  CU_ASSERT_FALSE(json_object_object_get_ex(tr, "data_seed", &v));
+  json_object *e = eval_json(out, FIX "cls-dev.jsonl");
+  CU_ASSERT_DOUBLE_EQUAL(get_metric(e, NULL, "accuracy"), dev_metric(h, "accuracy"), 1e-9);
+  json_object_put(e);
+  json_object_put(h);
+
+  /* another training.seed is another start: refused, naming the field */
+  json_object *cfg = fixture_config("cls.json"), *t;
+  json_object_object_get_ex(cfg, "training", &t);
+  json_object_object_add(t, "seed", json_object_new_int(99));
+  char *c99 = write_config(cfg, "cls-seed99.json");
+  char *s99 = train_file(c99, "soup-seed99", (const char *const[]){"--unfreeze-top", "1", NULL});
+  char *bad = out_dir("soup-bad");
+  r = nlp_test_run_nlpipe(NULL, (const char *const[]){"average", "-o", bad, in[0], s99, NULL});
+  CU_ASSERT_EQUAL(r.status, 2);
+  CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "training.seed"));
+  nlp_test_run_clear(&r);
+  /* a frozen-backbone head and a fine-tuned one are not the same model either */
+  char *frozen = train("cls.json", "soup-frozen", NULL);
+  r = nlp_test_run_nlpipe(NULL, (const char *const[]){"average", "-o", bad, in[0], frozen, NULL});
+  CU_ASSERT_EQUAL(r.status, 2);
+  CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "unfrozen_layers"));
+  nlp_test_run_clear(&r);
+  CU_ASSERT_FALSE(g_file_test(bad, G_FILE_TEST_EXISTS));
+  json_object_put(cfg);
+  for (size_t i = 0; i < 3; i++) g_free(in[i]);
+  g_free(out);
+  g_free(c99);
+  g_free(s99);
+  g_free(bad);
+  g_free(frozen);
 }
 
 static void test_resume_equals_uninterrupted(void) {
@@ -671,6 +857,8 @@ static void register_suites(void) {
   CU_add_test(s, "question answering", test_qa);
   CU_add_test(s, "summary scorer", test_summary);
   CU_add_test(s, "same seed, same weights", test_same_seed_same_weights);
+  CU_add_test(s, "data_seed moves the order only", test_data_seed_moves_order_only);
+  CU_add_test(s, "average heads from one start (nlpipe average)", test_average_heads);
   CU_add_test(s, "resume == uninterrupted (unfreeze-top 1)", test_resume_equals_uninterrupted);
   CU_add_test(s, "unfreeze-top writes a backbone", test_unfreeze_backbone);
   CU_add_test(s, "--train-embeddings trains the tables too", test_train_embeddings);

@@ -16,5 +16,6 @@ int nlp_cli_tokenize(int argc, char **argv);
 int nlp_cli_forward(int argc, char **argv);
 int nlp_cli_train(int argc, char **argv);
 int nlp_cli_eval(int argc, char **argv);
+int nlp_cli_average(int argc, char **argv);
 
 #endif

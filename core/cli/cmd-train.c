@@ -24,6 +24,7 @@ static const char *const summary =
     "Exit status: 0 trained, 1 failed while training, 2 bad command line, config or data.";
 
 int nlp_cli_train(int argc, char **argv) {
+  gint64 data_seed = -1;
   gint unfreeze = -1, epochs = -1, threads = 1, stop_after = 0, log_every = 60;
   gboolean resume = FALSE, quiet = FALSE, train_emb = FALSE;
   char *output = NULL, *backbone = NULL;
@@ -33,6 +34,8 @@ int nlp_cli_train(int argc, char **argv) {
       {"train-embeddings", 0, 0, G_OPTION_ARG_NONE, &train_emb,
        "Also train the embedding tables (needs every layer unfrozen)", NULL},
       {"epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Override training.epochs", "N"},
+      {"data-seed", 0, 0, G_OPTION_ARG_INT64, &data_seed,
+       "Override training.data_seed: the shuffle order only; weights start from training.seed", "N"},
       {"output", 'o', 0, G_OPTION_ARG_STRING, &output, "Override the output head folder", "DIR"},
       {"backbone", 'b', 0, G_OPTION_ARG_STRING, &backbone, "Override the backbone folder", "DIR"},
       {"resume", 0, 0, G_OPTION_ARG_NONE, &resume,
@@ -58,11 +61,11 @@ int nlp_cli_train(int argc, char **argv) {
     fprintf(stderr, "nlpipe train: expected one config file (see nlpipe train --help)\n");
     goto out;
   }
-  if (threads < 1 || unfreeze < -1 || stop_after < 0 || log_every < 0) {
-    fprintf(stderr, "nlpipe train: --threads must be >= 1, --unfreeze-top, --stop-after and --log-every >= 0\n");
+  if (threads < 1 || unfreeze < -1 || stop_after < 0 || log_every < 0 || data_seed < -1) {
+    fprintf(stderr, "nlpipe train: --threads must be >= 1, --unfreeze-top, --stop-after, --log-every and --data-seed >= 0\n");
     goto out;
   }
-  nlp_train_options o = {.unfreeze_top = unfreeze, .train_embeddings = train_emb, .epochs = epochs, .stop_after = stop_after,
+  nlp_train_options o = {.unfreeze_top = unfreeze, .train_embeddings = train_emb, .epochs = epochs, .data_seed = data_seed, .stop_after = stop_after,
                          .resume = resume, .threads = threads, .quiet = quiet, .log_every = log_every, .output = output,
                          .backbone = backbone};
   if (nlp_train_run(argv[1], &o, &err)) {

@@ -23,6 +23,7 @@ static const nlp_cli_command commands[] = {
     {"forward", nlp_cli_forward, "run an encoder on text lines, print hidden/pooled/logits"},
     {"train", nlp_cli_train, "train a task head (optionally the top layers) from a task definition"},
     {"eval", nlp_cli_eval, "score a head folder or a pipeline on labelled JSONL"},
+    {"average", nlp_cli_average, "average head folders fine-tuned from the same start into one"},
 };
 
 static void usage(FILE *out) {

@@ -9,8 +9,8 @@
 #include "util/error.h"
 
 static char *config_fingerprint(trainer *t) {
-  char *s = g_strdup_printf("%s|%d%s|%d|%d|%.9g|%.9g|%" G_GUINT64_FORMAT "|%zu|%zu", nlp_train_task_name(t->task),
-                            t->unfreeze, t->train_emb ? "+emb" : "", t->epochs, t->batch, t->lr, t->lr_backbone, t->seed,
+  char *s = g_strdup_printf("%s|%d%s|%d|%d|%.9g|%.9g|%" G_GUINT64_FORMAT "|%" G_GUINT64_FORMAT "|%zu|%zu", nlp_train_task_name(t->task),
+                            t->unfreeze, t->train_emb ? "+emb" : "", t->epochs, t->batch, t->lr, t->lr_backbone, t->seed, t->data_seed,
                             t->max_length, t->head.n_out);
   char *h = g_compute_checksum_for_string(G_CHECKSUM_SHA256, s, -1);
   g_free(s);

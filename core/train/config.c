@@ -171,6 +171,8 @@ bool nlp_tr_parse_spec(trainer *t, const char *where, GError **error) {
   if (!jnum(tr, "clip_norm", 1.0, 0, 1e9, &t->clip, w, error)) return false;
   if (!jnum(tr, "seed", 42, 0, 9007199254740991.0, &v, w, error)) return false;
   t->seed = (uint64_t)v;
+  if (!jnum(tr, "data_seed", v, 0, 9007199254740991.0, &v, w, error)) return false;
+  t->data_seed = (uint64_t)v;
   if (!jnum(tr, "patience", 3, 0, 10000, &v, w, error)) return false;
   t->patience = (int)v;
   if (!jnum(tr, "max_length", qa ? 384 : t->task == NLP_TASK_SUMMARY ? 512 : 128, 4, 100000, &v, w, error)) return false;

@@ -56,6 +56,7 @@ typedef struct {
   bool train_emb; /* training.train_embeddings: the embedding block learns too */
   double lr, lr_backbone, wd, warmup_ratio, dropout, attn_dropout, clip;
   uint64_t seed;
+  uint64_t data_seed; /* the shuffle order (training.data_seed, default: seed) */
   size_t max_length, stride;
   const char *metric;
   bool cache_f16;
@@ -137,6 +138,11 @@ double nlp_tr_metric_of(json_object *m, const char *name);
 
 /* ---- save.c */
 bool nlp_tr_save_head(trainer *t, json_object *dev, int epoch, double train_loss, GError **error);
+/* Copies config.json from MODEL_DIR and the tokenizer files (and their licence notice)
+ * from TOKENIZER_DIR when it is a folder, else MODEL_DIR, into DST: whichever exist. */
+bool nlp_tr_copy_backbone_files(const char *model_dir, const char *tokenizer_dir, const char *dst, GError **error);
+/* DIR/head.json, pretty-printed, newline-terminated. */
+bool nlp_tr_write_head_json(const char *dir, json_object *head, GError **error);
 
 /* ---- checkpoint.c */
 bool nlp_tr_save_checkpoint(trainer *t, const nlp_adamw *opt, const progress *pg, GError **error);

@@ -30,26 +30,41 @@ static bool copy_file(const char *from, const char *to, GError **error) {
   return ok;
 }
 
-/* Writes <output>/backbone: config + tokenizer files + every tensor of the original
- * checkpoint under its own name, the trained ones replaced. The tokenizer files are
- * those of BERT / DistilBERT (vocab.txt), RoBERTa (vocab.json, merges.txt) and
- * XLM-RoBERTa / CamemBERT (sentencepiece.bpe.model), whichever exist, so that
- * transformers loads the folder with its tokenizer too. */
-static bool save_backbone(trainer *t, GError **error) {
-  char *dir = g_build_filename(t->output, "backbone", NULL);
-  g_mkdir_with_parents(dir, 0755);
+/* The tokenizer files are those of BERT / DistilBERT (vocab.txt), RoBERTa (vocab.json,
+ * merges.txt) and XLM-RoBERTa / CamemBERT (sentencepiece.bpe.model), whichever exist,
+ * so that transformers loads the folder with its tokenizer too. */
+bool nlp_tr_copy_backbone_files(const char *model_dir, const char *tokenizer_dir, const char *dst, GError **error) {
   const char *files[] = {"config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json",
                          "special_tokens_map.json", "vocab.json", "merges.txt",
-                         "sentencepiece.bpe.model"};
+                         "sentencepiece.bpe.model", "LICENSE.tokenizer"};
   bool ok = true;
   for (size_t i = 0; i < G_N_ELEMENTS(files) && ok; i++) {
-    const char *src_dir = i && t->tokenizer_path && g_file_test(t->tokenizer_path, G_FILE_TEST_IS_DIR)
-                              ? t->tokenizer_path : t->backbone;
-    char *a = g_build_filename(src_dir, files[i], NULL), *b = g_build_filename(dir, files[i], NULL);
+    const char *src_dir = i && tokenizer_dir && g_file_test(tokenizer_dir, G_FILE_TEST_IS_DIR) ? tokenizer_dir : model_dir;
+    char *a = g_build_filename(src_dir, files[i], NULL), *b = g_build_filename(dst, files[i], NULL);
     if (g_file_test(a, G_FILE_TEST_EXISTS)) ok = copy_file(a, b, error);
     g_free(a);
     g_free(b);
   }
+  return ok;
+}
+
+bool nlp_tr_write_head_json(const char *dir, json_object *head, GError **error) {
+  char *path = g_build_filename(dir, "head.json", NULL);
+  const char *txt = json_object_to_json_string_ext(head, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                            JSON_C_TO_STRING_NOSLASHESCAPE);
+  char *with_nl = g_strconcat(txt, "\n", NULL);
+  bool ok = g_file_set_contents(path, with_nl, -1, error);
+  g_free(with_nl);
+  g_free(path);
+  return ok;
+}
+
+/* Writes <output>/backbone: config + tokenizer files + every tensor of the original
+ * checkpoint under its own name, the trained ones replaced. */
+static bool save_backbone(trainer *t, GError **error) {
+  char *dir = g_build_filename(t->output, "backbone", NULL);
+  g_mkdir_with_parents(dir, 0755);
+  bool ok = nlp_tr_copy_backbone_files(t->backbone, t->tokenizer_path, dir, error);
   char *src = g_build_filename(t->backbone, "model.safetensors", NULL);
   nlp_safetensors *st = ok ? nlp_safetensors_open(src, error) : NULL;
   if (!st) ok = false;
@@ -177,6 +192,7 @@ bool nlp_tr_save_head(trainer *t, json_object *dev, int epoch, double train_loss
   json_object_object_add(tr, "attention_dropout", json_object_new_double(t->attn_dropout));
   json_object_object_add(tr, "clip_norm", json_object_new_double(t->clip));
   json_object_object_add(tr, "seed", json_object_new_int64((int64_t)t->seed));
+  json_object_object_add(tr, "data_seed", json_object_new_int64((int64_t)t->data_seed));
   json_object_object_add(tr, "patience", json_object_new_int(t->patience));
   json_object_object_add(tr, "metric", json_object_new_string(t->metric));
   json_object_object_add(tr, "max_length", json_object_new_int64((int64_t)t->max_length));
@@ -205,13 +221,7 @@ bool nlp_tr_save_head(trainer *t, json_object *dev, int epoch, double train_loss
   json_object_object_add(data, "fields", fields);
   json_object_object_add(h, "data", data);
   json_object_object_add(h, "dev_metrics", json_object_get(dev));
-  char *jpath = g_build_filename(t->output, "head.json", NULL);
-  const char *txt = json_object_to_json_string_ext(h, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
-  char *with_nl = g_strconcat(txt, "\n", NULL);
-  ok = g_file_set_contents(jpath, with_nl, -1, error);
-  g_free(with_nl);
-  g_free(jpath);
+  ok = nlp_tr_write_head_json(t->output, h, error);
   json_object_put(h);
   return ok;
 }

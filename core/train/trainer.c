@@ -166,6 +166,7 @@ bool nlp_train_run(const char *config_path, const nlp_train_options *o, GError *
   if (o->unfreeze_top >= 0) t.unfreeze = o->unfreeze_top;
   if (o->train_embeddings) t.train_emb = true;
   if (o->epochs > 0) t.epochs = o->epochs;
+  if (o->data_seed >= 0) t.data_seed = (uint64_t)o->data_seed;
   if (o->output) {
     g_free(t.output);
     t.output = g_strdup(o->output);
@@ -219,7 +220,7 @@ bool nlp_train_run(const char *config_path, const nlp_train_options *o, GError *
   if (pg.bad > t.patience && t.patience > 0) pg.epoch = t.epochs;
   for (int epoch = pg.epoch; epoch < t.epochs; epoch++) {
     for (size_t i = 0; i < n; i++) order[i] = i;
-    nlp_rng shuf = nlp_rng_make(t.seed, 100, (uint64_t)epoch);
+    nlp_rng shuf = nlp_rng_make(t.data_seed, 100, (uint64_t)epoch);
     nlp_rng_shuffle(&shuf, order, n);
     gint64 t0 = g_get_monotonic_time(), last_log = t0;
     double loss_sum = 0;

@@ -16,7 +16,8 @@
  *             "fields": {"text": "text", "label": "label", ...}},
  *    "training": {"epochs": 10, "batch_size": 32, "lr": 1e-3, "lr_backbone": 5e-5,
  *                 "weight_decay": 0.01, "warmup_ratio": 0.1, "dropout": 0.1,
- *                 "attention_dropout": 0.1, "clip_norm": 1.0, "seed": 42, "patience": 3,
+ *                 "attention_dropout": 0.1, "clip_norm": 1.0, "seed": 42, "data_seed": (seed),
+ *                 "patience": 3,
  *                 "metric": (task default), "max_length": 128, "stride": 32,
  *                 "unfreeze_top": 0, "train_embeddings": false,
  *                 "cache_dtype": "f32" | "f16"}}
@@ -53,6 +54,7 @@ typedef struct nlp_train_options {
   int unfreeze_top;   /* -1: as the config says */
   bool train_embeddings; /* true: train the embedding block too (else as the config says) */
   int epochs;         /* -1: as the config says */
+  gint64 data_seed;   /* -1: as the config says */
   int stop_after;     /* > 0: stop after this many epochs of this run (tests interruption) */
   bool resume;
   int threads;        /* BLIS threads, 0 = 1 */
@@ -70,5 +72,21 @@ bool nlp_train_run(const char *config_path, const nlp_train_options *opts, GErro
  * data). *METRICS receives a new JSON object of metric -> value (fractions). */
 bool nlp_train_evaluate_head(const char *head_dir, const char *data, int threads,
                              json_object **metrics, GError **error);
+
+/* `nlpipe average`: the element-wise mean of head folders fine-tuned from the same
+ * start (train/average.c says why only then). */
+typedef struct nlp_average_options {
+  const char *output; /* the new head folder */
+  const char *dev;    /* scores it here (NULL: the ingredients' data.dev) ... */
+  bool no_eval;       /* ... unless true: head.json then has no dev_metrics */
+  int threads;
+} nlp_average_options;
+
+/* Writes OUTPUT/head.safetensors (+ backbone/ when the ingredients have one) and
+ * head.json: the first ingredient's, paths rebased, the per-run numbers (data_seed,
+ * best_epoch, train_loss, dev_metrics) listed under "averaged_from", dev_metrics
+ * measured on the mean. Refuses heads that differ in task, labels, head shape,
+ * backbone config or training.seed, naming the field. */
+bool nlp_train_average(const char *const *dirs, size_t n, const nlp_average_options *o, GError **error);
 
 #endif

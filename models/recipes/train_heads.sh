@@ -55,8 +55,6 @@ run_task() {
   "$NLPIPE" train "$(config "$t")" --threads "${THREADS:-1}" $from > "$log" 2>&1
   if [ -f "$HEADS/$t/backbone/model.safetensors" ]; then
     /usr/bin/python3 models/recipes/to_f16.py "$HEADS/$t/backbone/model.safetensors" >> "$log"
-    # the copied tokenizer files travel with their licence notice
-    cp models/nlpipe-bert-mini/LICENSE.tokenizer "$HEADS/$t/backbone/"
   fi
   secs=$(( $(date +%s) - start ))
   "$NLPIPE" eval "$HEADS/$t" "$(dev_set "$t")" --json > "/tmp/nlpipe-heads-logs/$t.eval.json"
