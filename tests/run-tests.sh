@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 : "${NLPIPE_SHARED_DATA:=$(pwd)/../shared/data}"
 export NLPIPE_SHARED_DATA
 export NLPIPE_BUILD_DIR="$builddir"
+# the optimised build, for suites that score whole dev sets (test-bundled-heads)
+export NLPIPE_RELEASE_DIR="${NLPIPE_RELEASE_DIR:-build}"
 # Leak reports stay on; halt on the first UBSan finding so it cannot scroll past.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
