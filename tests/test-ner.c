@@ -22,6 +22,8 @@
 
 #include "support/harness.h"
 #include "support/nlpipe-run.h"
+#include "nlpipe/plugin.h"
+#include "pipeline/host.h"
 
 #define FIXTURES "tests/fixtures/ner"
 
@@ -552,6 +554,83 @@ static void test_bundled_pipeline(void) {
   nlp_test_run_clear(&r);
 }
 
+/* ---- a CRF head on a host older than ABI 1.2 (no crf_viterbi) ----------------------
+ * The plugin reads the head's tensors through the host table it was created with; a
+ * stub batch serves them here (2 labels, hidden size 4, one document, no windows) and
+ * records what the plugin says about the document. */
+static char *stub_error;
+static const float stub_zeros[16];
+static const nlp_tensor_view stub_weight = {stub_zeros, 2, {2, 4}}, stub_vec = {stub_zeros, 1, {2}},
+                             stub_trans = {stub_zeros, 2, {2, 2}};
+static size_t stub_batch_size(const nlp_batch *b) { (void)b; return 1; }
+static size_t stub_batch_windows(nlp_batch *b, const nlp_window **w) {
+  (void)b;
+  *w = NULL;
+  return 0;
+}
+static const nlp_tensor_view *stub_tensor(nlp_batch *b, const char *name) {
+  (void)b;
+  if (!strcmp(name, "classifier.weight")) return &stub_weight;
+  if (!strcmp(name, "crf.transitions")) return &stub_trans;
+  return &stub_vec; /* classifier.bias, crf.start_transitions, crf.end_transitions */
+}
+static void stub_set_error(nlp_batch *b, size_t doc, const char *message) {
+  (void)b;
+  CU_ASSERT_EQUAL(doc, 0);
+  g_free(stub_error);
+  stub_error = g_strdup(message);
+}
+static void stub_log(nlp_log_level level, const char *plugin, const char *fmt, ...) {
+  (void)level, (void)plugin, (void)fmt;
+}
+static const nlp_model_info *stub_model_info(const nlp_model *m) {
+  static const nlp_model_info info = {.name = "m", .architecture = "bert", .hidden_size = 4};
+  (void)m;
+  return &info;
+}
+
+static void test_crf_refuses_older_host(void) {
+  const nlp_plugin_desc *desc = nlp_test_plugin("plugins/libnlpipe-ner.so");
+  char *dir = g_dir_make_tmp("nlpipe-ner-crf-XXXXXX", NULL), *hj = g_build_filename(dir, "head.json", NULL);
+  CU_ASSERT_TRUE_FATAL(g_file_set_contents(hj, "{\"labels\": [\"O\", \"B-PER\"], \"crf\": true}", -1, NULL));
+  nlp_host older = *nlp_host_get();
+  older.batch_size = stub_batch_size;
+  older.batch_windows = stub_batch_windows;
+  older.tensor = stub_tensor;
+  older.set_error = stub_set_error;
+  older.log = stub_log;
+  older.model_info = stub_model_info;
+  const uint32_t minor[] = {2, 1};
+  for (size_t i = 0; i < G_N_ELEMENTS(minor); i++) {
+    /* ABI 1.2 (the table up to crf_viterbi) decodes; ABI 1.1 (cut before it) is refused */
+    older.abi_version = (NLP_PLUGIN_ABI_MAJOR << 16) | minor[i];
+    older.struct_size = minor[i] == 2 ? (uint32_t)(offsetof(nlp_host, crf_viterbi) + sizeof(older.crf_viterbi))
+                                      : (uint32_t)offsetof(nlp_host, crf_viterbi);
+    json_object *options = json_object_new_object();
+    nlp_step_info step = {.name = "entities", .options = options, .model = (const nlp_model *)&older, .head_dir = dir};
+    void *state = NULL;
+    char *error = NULL;
+    CU_ASSERT_EQUAL_FATAL(desc->create(&older, &step, &state, &error), NLP_STATUS_OK);
+    g_free(stub_error);
+    stub_error = NULL;
+    CU_ASSERT_EQUAL(desc->process(state, (nlp_batch *)&older), NLP_STATUS_OK);
+    if (minor[i] == 2) {
+      CU_ASSERT_PTR_NULL(stub_error);
+    } else {
+      CU_ASSERT_PTR_NOT_NULL_FATAL(stub_error);
+      CU_ASSERT_STRING_EQUAL(stub_error, "a CRF head needs the host's crf_viterbi (plugin ABI 1.2); this host is ABI 1.1");
+    }
+    desc->destroy(state);
+    json_object_put(options);
+  }
+  g_free(stub_error);
+  stub_error = NULL;
+  g_unlink(hj);
+  g_rmdir(dir);
+  g_free(hj);
+  g_free(dir);
+}
+
 static void register_suites(void) {
   CU_pSuite s = CU_add_suite("ner", NULL, NULL);
   CU_add_test(s, "every strategy against the HF oracle (stitch hf)", test_oracle_hf);
@@ -562,6 +641,7 @@ static void register_suites(void) {
   CU_add_test(s, "strategy none over several windows", test_none_windows);
   CU_add_test(s, "bad options refused with their JSON path", test_bad_options);
   CU_add_test(s, "pipelines/ner.json", test_bundled_pipeline);
+  CU_add_test(s, "a CRF head refuses a host older than ABI 1.2", test_crf_refuses_older_host);
 }
 
 int main(void) { return nlp_test_main(register_suites); }

@@ -12,7 +12,8 @@
 # models/nlpipe-bert-mini/heads/eval.jsonl.
 # SENTIMENT_BACKBONE=DIR fine-tunes sentiment-ft from DIR instead of the shipped backbone: the
 # shipped head started from the sentiment-domain pretraining of stage 5
-# (/work/scratch/pretrain5/export, see README.md).
+# (/work/scratch/pretrain5/export, see README.md). sentiment-ft is the mean of several
+# runs (train_soup below).
 set -eu
 cd "$(dirname "$0")/../.."
 NLPIPE=build/nlpipe
@@ -44,6 +45,32 @@ dev_set() {
   esac
 }
 
+# sentiment-ft is a uniform soup: the element-wise mean (`nlpipe average`) of runs that
+# differ only in training.data_seed, SENTIMENT_DATA_SEEDS (default "1 2 3 4 5 6"), each
+# kept in $SOUP_DIR/ds<N> (default /work/scratch/soup), so an interrupted soup resumes
+# where it stopped. Two runs at a time, one thread each.
+SOUP_DIR=${SOUP_DIR:-/work/scratch/soup}
+ingredient() {
+  [ -f "$SOUP_DIR/ds$1/head.json" ] && return 0
+  # shellcheck disable=SC2086 # $from is empty or two words
+  "$NLPIPE" train "$(config sentiment-ft)" --data-seed "$1" --output "$SOUP_DIR/ds$1" --threads 1 $from \
+    > "/tmp/nlpipe-heads-logs/sentiment-ft-ds$1.log" 2>&1
+}
+train_soup() {
+  set -- ${SENTIMENT_DATA_SEEDS:-1 2 3 4 5 6}
+  dirs=""
+  for s in "$@"; do dirs="$dirs $SOUP_DIR/ds$s"; done
+  while [ $# -gt 0 ]; do
+    ingredient "$1" &
+    a=$!
+    if [ $# -gt 1 ]; then ingredient "$2"; shift; fi
+    wait $a
+    shift
+  done
+  # shellcheck disable=SC2086 # one folder per data seed
+  "$NLPIPE" average --output "$HEADS/sentiment-ft" $dirs
+}
+
 # One task: train, store fine-tuned layers in F16 like the base model, score.
 run_task() {
   t=$1
@@ -51,8 +78,12 @@ run_task() {
   start=$(date +%s)
   from=""
   [ "$t" = sentiment-ft ] && [ -n "${SENTIMENT_BACKBONE:-}" ] && from="--backbone $SENTIMENT_BACKBONE"
-  # shellcheck disable=SC2086 # $from is empty or two words
-  "$NLPIPE" train "$(config "$t")" --threads "${THREADS:-1}" $from > "$log" 2>&1
+  if [ "$t" = sentiment-ft ]; then
+    train_soup > "$log" 2>&1
+  else
+    # shellcheck disable=SC2086 # $from is empty or two words
+    "$NLPIPE" train "$(config "$t")" --threads "${THREADS:-1}" $from > "$log" 2>&1
+  fi
   if [ -f "$HEADS/$t/backbone/model.safetensors" ]; then
     /usr/bin/python3 models/recipes/to_f16.py "$HEADS/$t/backbone/model.safetensors" >> "$log"
   fi
