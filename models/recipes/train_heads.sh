@@ -3,13 +3,14 @@
 # scores each on its dev set with `nlpipe eval` (the numbers in MODEL_CARD.md).
 #   sh models/recipes/train_heads.sh [TASK ...]      (from the repository root)
 # TASK: sentiment-ft qa-ft sentiment subjectivity subjectivity-ft ner summarization ner-ft ner-sst2 (default:
-# all, the two long fine-tunings first; ner-sst2 needs sentiment-ft's encoder, so it comes last).
+# all, the two long fine-tunings first; ner-sst2 needs sentiment-ft's encoder, so it runs
+# alone after the tasks before it).
 # Two trainings run side by side (one thread each) on a 2-core machine; THREADS=N gives
 # each training N BLIS threads instead (the shipped qa-ft ran alone with THREADS=2: the
 # same seed and thread count give the same bits). Reads the
 # data from ../shared/data through the task definitions in tasks/; seeds are fixed
-# there. Writes heads/<name>/ and appends one JSON line per score to
-# models/nlpipe-bert-mini/heads/eval.jsonl.
+# there. Writes heads/<name>/ and puts one JSON line per head (its score, replacing the
+# head's old line) into models/nlpipe-bert-mini/heads/eval.jsonl.
 # SENTIMENT_BACKBONE=DIR fine-tunes sentiment-ft from DIR instead of the shipped backbone: the
 # shipped head started from the sentiment-domain pretraining of stage 5
 # (/work/scratch/pretrain5/export, see README.md). sentiment-ft is the mean of several
@@ -48,7 +49,8 @@ dev_set() {
 # sentiment-ft is a uniform soup: the element-wise mean (`nlpipe average`) of runs that
 # differ only in training.data_seed, SENTIMENT_DATA_SEEDS (default "1 2 3 4 5 6"), each
 # kept in $SOUP_DIR/ds<N> (default /work/scratch/soup), so an interrupted soup resumes
-# where it stopped. Two runs at a time, one thread each.
+# where it stopped. Two runs at a time, one thread each (beside the task it is paired
+# with: sentiment-ft and qa-ft are best run alone, one after the other).
 SOUP_DIR=${SOUP_DIR:-/work/scratch/soup}
 ingredient() {
   [ -f "$SOUP_DIR/ds$1/head.json" ] && return 0
@@ -90,17 +92,31 @@ run_task() {
   secs=$(( $(date +%s) - start ))
   "$NLPIPE" eval "$HEADS/$t" "$(dev_set "$t")" --json > "/tmp/nlpipe-heads-logs/$t.eval.json"
   printf '{"head":"%s","train_seconds":%s,"eval":%s}\n' "$t" "$secs" \
-    "$(cat /tmp/nlpipe-heads-logs/$t.eval.json)" >> "$HEADS/eval.jsonl"
+    "$(cat /tmp/nlpipe-heads-logs/$t.eval.json)" > "/tmp/nlpipe-heads-logs/$t.line"
   echo "$t done in ${secs}s: $(cat /tmp/nlpipe-heads-logs/$t.eval.json)"
 }
 
 tasks=${*:-"sentiment-ft qa-ft sentiment subjectivity subjectivity-ft ner summarization ner-ft ner-sst2"}
-# Pair the tasks up: two at a time, one per core.
+# Pair the tasks up: two at a time, one per core; ner-sst2 trains on sentiment-ft's
+# encoder, so it runs alone, after the tasks before it.
 set -- $tasks
 while [ $# -gt 0 ]; do
-  run_task "$1" &
-  a=$!
-  if [ $# -gt 1 ]; then run_task "$2"; shift; fi
-  wait $a
+  if [ "$1" = ner-sst2 ] || [ $# -eq 1 ] || [ "$2" = ner-sst2 ]; then
+    run_task "$1"
+  else
+    run_task "$1" &
+    a=$!
+    run_task "$2"
+    wait $a
+    shift
+  fi
   shift
+done
+# heads/eval.jsonl keeps one line per head: the new ones replace the old
+for t in $tasks; do
+  [ -f "/tmp/nlpipe-heads-logs/$t.line" ] || continue
+  grep -v "^{\"head\":\"$t\"," "$HEADS/eval.jsonl" > "$HEADS/eval.jsonl.tmp" || true
+  cat "/tmp/nlpipe-heads-logs/$t.line" >> "$HEADS/eval.jsonl.tmp"
+  mv "$HEADS/eval.jsonl.tmp" "$HEADS/eval.jsonl"
+  rm "/tmp/nlpipe-heads-logs/$t.line"
 done
