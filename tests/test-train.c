@@ -18,6 +18,7 @@
 #include "model/model.h"
 #include "tensor/safetensors.h"
 #include "tokenizer/tokenizer.h"
+#include "train/st-write.h"
 
 #define FIX "tests/fixtures/train/"
 
@@ -368,6 +369,72 @@ static void test_average_heads(void) {
   g_free(s99);
   g_free(bad);
   g_free(frozen);
+}
+
+/* The fixture backbone cut into two shards + model.safetensors.index.json, tensors in
+ * the same order; returns the folder. */
+static char *sharded_fixture(void) {
+  char *dir = g_build_filename(tmpdir, "tiny-bert-sharded", NULL);
+  g_mkdir_with_parents(dir, 0755);
+  const char *copy[] = {"config.json", "tokenizer.json"};
+  for (size_t i = 0; i < G_N_ELEMENTS(copy); i++) {
+    char *from = g_build_filename(FIX "tiny-bert", copy[i], NULL), *to = g_build_filename(dir, copy[i], NULL);
+    size_t len;
+    char *buf = nlp_test_read_file(from, &len);
+    CU_ASSERT_TRUE(g_file_set_contents(to, buf, (gssize)len, NULL));
+    g_free(buf);
+    g_free(from);
+    g_free(to);
+  }
+  nlp_safetensors *st = nlp_safetensors_open(FIX "tiny-bert/model.safetensors", NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+  size_t half = st->n_entries / 2;
+  GString *index = g_string_new("{\"metadata\": {}, \"weight_map\": {");
+  const char *shard[] = {"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"};
+  for (size_t s = 0; s < 2; s++) {
+    size_t from = s ? half : 0, to = s ? st->n_entries : half;
+    nlp_st_item *items = g_new0(nlp_st_item, to - from);
+    float **copies = g_new0(float *, to - from);
+    for (size_t i = from; i < to; i++) {
+      const nlp_safetensors_entry *e = &st->entries[i];
+      CU_ASSERT_EQUAL_FATAL(e->dtype, NLP_DTYPE_F32);
+      copies[i - from] = g_memdup2(e->data, e->nbytes);
+      items[i - from] = (nlp_st_item){e->name, copies[i - from], e->ndim, {0}};
+      for (int d = 0; d < e->ndim; d++) items[i - from].shape[d] = (size_t)e->shape[d];
+      g_string_append_printf(index, "%s\"%s\": \"%s\"", i ? ", " : "", e->name, shard[s]);
+    }
+    char *path = g_build_filename(dir, shard[s], NULL);
+    CU_ASSERT_TRUE(nlp_safetensors_write(path, items, to - from, NLP_DTYPE_F32, NULL, NULL));
+    for (size_t i = 0; i < to - from; i++) g_free(copies[i]);
+    g_free(copies);
+    g_free(items);
+    g_free(path);
+  }
+  g_string_append(index, "}}");
+  char *ip = g_build_filename(dir, "model.safetensors.index.json", NULL);
+  CU_ASSERT_TRUE(g_file_set_contents(ip, index->str, -1, NULL));
+  g_free(ip);
+  g_string_free(index, TRUE);
+  nlp_safetensors_free(st);
+  return dir;
+}
+
+/* A sharded checkpoint trains with unfrozen layers exactly as the single file does, and
+ * its fine-tuned backbone is written whole (one model.safetensors). */
+static void test_unfreeze_sharded(void) {
+  char *sharded = sharded_fixture();
+  char *one = train("cls.json", "unsharded-u1", (const char *const[]){"--unfreeze-top", "1", NULL});
+  char *two = train("cls.json", "sharded-u1",
+                    (const char *const[]){"--unfreeze-top", "1", "--backbone", sharded, NULL});
+  CU_ASSERT_TRUE(same_file(one, two, "head.safetensors"));
+  CU_ASSERT_TRUE(same_file(one, two, "backbone/model.safetensors"));
+  json_object *e = eval_json(two, FIX "cls-dev.jsonl"), *h = head_json(two);
+  CU_ASSERT_DOUBLE_EQUAL(get_metric(e, NULL, "accuracy"), dev_metric(h, "accuracy"), 1e-9);
+  json_object_put(e);
+  json_object_put(h);
+  g_free(sharded);
+  g_free(one);
+  g_free(two);
 }
 
 static void test_resume_equals_uninterrupted(void) {
@@ -859,6 +926,7 @@ static void register_suites(void) {
   CU_add_test(s, "same seed, same weights", test_same_seed_same_weights);
   CU_add_test(s, "data_seed moves the order only", test_data_seed_moves_order_only);
   CU_add_test(s, "average heads from one start (nlpipe average)", test_average_heads);
+  CU_add_test(s, "unfreeze a sharded checkpoint", test_unfreeze_sharded);
   CU_add_test(s, "resume == uninterrupted (unfreeze-top 1)", test_resume_equals_uninterrupted);
   CU_add_test(s, "unfreeze-top writes a backbone", test_unfreeze_backbone);
   CU_add_test(s, "--train-embeddings trains the tables too", test_train_embeddings);

@@ -29,6 +29,12 @@ void nlp_model_free(nlp_model *m) {
 const nlp_model_config *nlp_model_get_config(const nlp_model *m) { return m->cfg; }
 size_t nlp_model_hidden_size(const nlp_model *m) { return m->cfg->hidden_size; }
 
+size_t nlp_model_n_weight_files(const nlp_model *m) { return m->shards ? m->shards->len : 0; }
+
+const nlp_safetensors *nlp_model_weight_file(const nlp_model *m, size_t i) {
+  return m->shards && i < m->shards->len ? m->shards->pdata[i] : NULL;
+}
+
 /* f16 / bf16 / misaligned f32 / f64 on disk -> f32 */
 static void convert_entry(const nlp_safetensors_entry *e, float *dst) {
   if (e->dtype == NLP_DTYPE_F16) nlp_convert_f16_to_f32(e->data, dst, e->numel);

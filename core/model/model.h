@@ -50,6 +50,14 @@ const nlp_model_config *nlp_model_get_config(const nlp_model *model);
  * floating-point tensor. Borrowed. */
 const nlp_tensor *nlp_model_find_tensor(const nlp_model *model, const char *hf_name);
 
+/* The checkpoint's weight files as opened: model.safetensors, or the shards that
+ * model.safetensors.index.json lists, in that order (each with its path and entries in
+ * header order). For whoever must see every stored tensor, e.g. the trainer writing a
+ * whole fine-tuned backbone. Borrowed. */
+struct nlp_safetensors;
+size_t nlp_model_n_weight_files(const nlp_model *model);
+const struct nlp_safetensors *nlp_model_weight_file(const nlp_model *model, size_t i);
+
 /* Size of the vector nlp_model_pooled writes per sequence (hidden size). */
 size_t nlp_model_hidden_size(const nlp_model *model);
 

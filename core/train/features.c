@@ -227,12 +227,15 @@ bool nlp_tr_featurize(trainer *t, featset *fs, GError **error) {
 static char *cache_key(trainer *t, const char *data_path, size_t max_records) {
   GString *k = g_string_new("nlpipe-features-v1\n");
   struct stat st;
-  char *mf = g_build_filename(t->backbone, "model.safetensors", NULL);
   char *cf = g_build_filename(t->backbone, "config.json", NULL);
   char *sha = nlp_tr_file_sha256(cf);
   char *abs_bb = realpath(t->backbone, NULL), *abs_data = realpath(data_path, NULL);
   g_string_append_printf(k, "%s\n%s\n", abs_bb ? abs_bb : t->backbone, sha);
-  if (stat(mf, &st) == 0) g_string_append_printf(k, "%lld %lld\n", (long long)st.st_size, (long long)st.st_mtime);
+  /* the weights by size and time, every file of a sharded checkpoint too */
+  for (size_t f = 0; f < nlp_model_n_weight_files(t->model); f++) {
+    const nlp_safetensors *w = nlp_model_weight_file(t->model, f);
+    if (stat(w->path, &st) == 0) g_string_append_printf(k, "%lld %lld\n", (long long)st.st_size, (long long)st.st_mtime);
+  }
   if (stat(data_path, &st) == 0) g_string_append_printf(k, "%s %lld %lld\n", abs_data ? abs_data : data_path, (long long)st.st_size, (long long)st.st_mtime);
   g_string_append_printf(k, "%s %d %zu %zu %zu %d %d %s %s %s\n", nlp_train_task_name(t->task), nlp_tr_ranged(t), t->max_length,
                          t->stride, max_records, t->unfreeze, t->cache_f16,
@@ -240,7 +243,7 @@ static char *cache_key(trainer *t, const char *data_path, size_t max_records) {
                          t->tokenizer_path ? t->tokenizer_path : "-", t->fields.text);
   char *r = g_compute_checksum_for_string(G_CHECKSUM_SHA256, k->str, -1);
   g_string_free(k, TRUE);
-  g_free(mf); g_free(cf); g_free(sha);
+  g_free(cf); g_free(sha);
   free(abs_bb); free(abs_data);
   return r;
 }

@@ -60,36 +60,34 @@ bool nlp_tr_write_head_json(const char *dir, json_object *head, GError **error) 
 }
 
 /* Writes <output>/backbone: config + tokenizer files + every tensor of the original
- * checkpoint under its own name, the trained ones replaced. */
+ * checkpoint under its own name, the trained ones replaced, in the order stored. A
+ * sharded checkpoint (model.safetensors.index.json) becomes one model.safetensors. */
 static bool save_backbone(trainer *t, GError **error) {
   char *dir = g_build_filename(t->output, "backbone", NULL);
   g_mkdir_with_parents(dir, 0755);
   bool ok = nlp_tr_copy_backbone_files(t->backbone, t->tokenizer_path, dir, error);
-  char *src = g_build_filename(t->backbone, "model.safetensors", NULL);
-  nlp_safetensors *st = ok ? nlp_safetensors_open(src, error) : NULL;
-  if (!st) ok = false;
-  if (ok) {
-    nlp_st_item *items = g_new0(nlp_st_item, st->n_entries);
-    size_t n = 0;
+  GArray *items = g_array_new(FALSE, TRUE, sizeof(nlp_st_item));
+  for (size_t f = 0; ok && f < nlp_model_n_weight_files(t->model); f++) {
+    const nlp_safetensors *st = nlp_model_weight_file(t->model, f);
     for (size_t i = 0; i < st->n_entries; i++) {
       const nlp_safetensors_entry *e = &st->entries[i];
       const nlp_tensor *tt = nlp_model_find_tensor(t->model, e->name);
       if (!tt) continue; /* integer buffers (position_ids) are not needed */
       nlp_param *p = nlp_param_find(t->params, e->name);
-      items[n] = (nlp_st_item){e->name, p && !g_str_has_suffix(e->name, "pooler.dense.weight") &&
-                                                !g_str_has_suffix(e->name, "pooler.dense.bias")
-                                            ? p->w : tt->data, e->ndim, {0}};
-      for (int d = 0; d < e->ndim && d < 4; d++) items[n].shape[d] = (size_t)e->shape[d];
-      n++;
+      nlp_st_item it = {e->name, p && !g_str_has_suffix(e->name, "pooler.dense.weight") &&
+                                         !g_str_has_suffix(e->name, "pooler.dense.bias")
+                                     ? p->w : tt->data, e->ndim, {0}};
+      for (int d = 0; d < e->ndim && d < 4; d++) it.shape[d] = (size_t)e->shape[d];
+      g_array_append_val(items, it);
     }
+  }
+  if (ok) {
     char *out = g_build_filename(dir, "model.safetensors", NULL);
     const char *meta[] = {"format", "pt", NULL};
-    ok = nlp_safetensors_write(out, items, n, NLP_DTYPE_F32, meta, error);
+    ok = nlp_safetensors_write(out, (const nlp_st_item *)(void *)items->data, items->len, NLP_DTYPE_F32, meta, error);
     g_free(out);
-    g_free(items);
   }
-  nlp_safetensors_free(st);
-  g_free(src);
+  g_array_free(items, TRUE);
   g_free(dir);
   return ok;
 }
