@@ -14,14 +14,16 @@ static const char *const summary =
     "(start/end), or the extractive-summary sentence scorer. With a frozen backbone\n"
     "the training set is encoded once into a memory-mapped feature cache;\n"
     "--unfreeze-top N also trains the top N encoder layers (--train-embeddings, with\n"
-    "every layer, the embedding tables too) of a BERT, RoBERTa (XLM-RoBERTa, CamemBERT)\n"
-    "or DistilBERT backbone; ELECTRA heads train on the frozen backbone. AdamW, linear\n"
-    "warm-up and decay, dropout, gradient clipping, early stopping on the dev metric; a\n"
-    "checkpoint after every epoch.\n"
+    "every layer, the embedding tables too) of a BERT, RoBERTa (XLM-RoBERTa, CamemBERT),\n"
+    "DistilBERT or ELECTRA backbone (ELECTRA's embeddings only when as wide as its layers).\n"
+    "AdamW, linear warm-up and decay, dropout, gradient clipping, early stopping on the\n"
+    "dev metric; a checkpoint after every epoch. --data-seed N changes only the order of\n"
+    "the examples (runs from one start, for `nlpipe average`).\n"
     "Writes OUTPUT/head.safetensors + head.json (and OUTPUT/backbone/ when layers\n"
     "were unfrozen). The data files are validated first: any bad record is reported\n"
     "as FILE:LINE and nothing trains.\n\n"
-    "Exit status: 0 trained, 1 failed while training, 2 bad command line, config or data.";
+    "Exit status: 0 trained, 1 failed while training, 2 bad command line, config or data\n"
+    "(or an unsupported combination, refused before training).";
 
 int nlp_cli_train(int argc, char **argv) {
   gint64 data_seed = -1;
@@ -73,7 +75,8 @@ int nlp_cli_train(int argc, char **argv) {
   } else {
     fprintf(stderr, "nlpipe train: %s\n", err->message);
     status = err->domain == NLP_ERROR && (err->code == NLP_ERROR_CONFIG || err->code == NLP_ERROR_INPUT ||
-                                          err->code == NLP_ERROR_PARSE || err->code == NLP_ERROR_IO)
+                                          err->code == NLP_ERROR_PARSE || err->code == NLP_ERROR_IO ||
+                                          err->code == NLP_ERROR_UNSUPPORTED)
                  ? 2 : 1;
   }
 out:

@@ -15,19 +15,19 @@
    "embeddings.LayerNorm.bias"}
 
 static const nlp_train_arch table[] = {
-    {NLP_ARCH_BERT, "bert.", "encoder.layer.", BERT_LAYER, BERT_EMB, false, NULL},
+    {NLP_ARCH_BERT, "bert.", "encoder.layer.", BERT_LAYER, BERT_EMB, false},
     /* also XLM-RoBERTa and CamemBERT, whose checkpoints use the same names */
-    {NLP_ARCH_ROBERTA, "roberta.", "encoder.layer.", BERT_LAYER, BERT_EMB, false, NULL},
+    {NLP_ARCH_ROBERTA, "roberta.", "encoder.layer.", BERT_LAYER, BERT_EMB, false},
     {NLP_ARCH_DISTILBERT, "distilbert.", "transformer.layer.",
      {"attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin",
       "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm"},
      {"embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight", NULL,
       "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias"},
-     true, NULL},
-    /* its layers are BERT's, but its embeddings may be narrower than the layers, behind
-     * a projection that neither embedding path of the trainer has */
-    {NLP_ARCH_ELECTRA, "electra.", "encoder.layer.", BERT_LAYER, BERT_EMB, false,
-     "not implemented yet (embeddings_project)"},
+     true},
+    /* its layers are BERT's; its embeddings may be narrower than the layers, behind
+     * embeddings_project (nlp_train_embed applies it; nlp_train_embeddings_from_model
+     * refuses to train through it) */
+    {NLP_ARCH_ELECTRA, "electra.", "encoder.layer.", BERT_LAYER, BERT_EMB, false},
 };
 
 const nlp_train_arch *nlp_train_arch_get(const nlp_model *m) {
@@ -44,19 +44,6 @@ const char *nlp_train_arch_prefix(const nlp_model *m) {
   bool has = nlp_model_find_tensor(m, probe) != NULL;
   g_free(probe);
   return has ? a->family : "";
-}
-
-const nlp_train_arch *nlp_train_arch_trainable(const nlp_model *m, GError **error) {
-  const nlp_train_arch *a = nlp_train_arch_get(m);
-  if (a->unsupported) {
-    g_set_error(error, NLP_ERROR, NLP_ERROR_UNSUPPORTED,
-                "training through encoder layers supports BERT, RoBERTa (also XLM-RoBERTa, "
-                "CamemBERT) and DistilBERT models; this one is '%s': %s (train a head on the "
-                "frozen backbone instead: unfreeze_top 0)",
-                nlp_arch_name(a->arch), a->unsupported);
-    return NULL;
-  }
-  return a;
 }
 
 const nlp_tensor *nlp_train_arch_find(const nlp_model *m, const char *name, char **found) {

@@ -40,8 +40,6 @@ typedef struct nlp_train_arch {
   /* DistilBERT applies no dropout to the attention output before its residual (only
    * to the attention probabilities and the feed-forward output). */
   bool no_attn_output_dropout;
-  /* Why encoder layers cannot be trained (NULL: they can). */
-  const char *unsupported;
 } nlp_train_arch;
 
 /* MODEL's entry (every architecture the runtime opens has one). */
@@ -49,10 +47,6 @@ const nlp_train_arch *nlp_train_arch_get(const nlp_model *model);
 
 /* The prefix of MODEL's encoder tensors: the family's, or "" in a bare checkpoint. */
 const char *nlp_train_arch_prefix(const nlp_model *model);
-
-/* MODEL's entry when its encoder layers and embeddings can be trained; else NULL
- * with ERROR (NLP_ERROR_UNSUPPORTED) naming the architecture. */
-const nlp_train_arch *nlp_train_arch_trainable(const nlp_model *model, GError **error);
 
 /* The tensor NAME of MODEL, or its old spelling (LayerNorm gamma/beta for
  * weight/bias, which HF renames on load as core/model does); *FOUND (newly

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "tensor/gemm.h"
 #include "tensor/ops.h"
 #include "train/arch.h"
 #include "train/backward.h"
@@ -12,12 +13,11 @@ enum { WORD = NLP_TRAIN_EMB_WORD, POS = NLP_TRAIN_EMB_POS, TYPE = NLP_TRAIN_EMB_
        LN_G = NLP_TRAIN_EMB_NORM_W, LN_B = NLP_TRAIN_EMB_NORM_B, N_TABLES = NLP_TRAIN_EMB_TENSORS };
 
 /* MODEL's embedding tensors and the names they are stored under (both NULL for a table
- * the architecture lacks) and its position rule; false with ERROR naming the
- * architecture or a missing tensor. */
+ * the architecture lacks) and its position rule; false with ERROR naming a missing
+ * tensor. */
 static bool find_tables(const nlp_model *m, const nlp_tensor *t[N_TABLES], char *found[N_TABLES],
                         nlp_position_rule *positions, GError **error) {
-  const nlp_train_arch *a = nlp_train_arch_trainable(m, error);
-  if (!a) return false;
+  const nlp_train_arch *a = nlp_train_arch_get(m);
   const char *prefix = nlp_train_arch_prefix(m);
   for (int i = 0; i < N_TABLES; i++) {
     t[i] = NULL;
@@ -37,17 +37,42 @@ static bool find_tables(const nlp_model *m, const nlp_tensor *t[N_TABLES], char 
   return true;
 }
 
+/* ELECTRA's embeddings_project (embedding_size -> hidden_size), NULL when the embeddings
+ * are as wide as the layers. */
+static bool find_projection(const nlp_model *m, const nlp_tensor **w, const nlp_tensor **b, GError **error) {
+  const nlp_model_config *c = nlp_model_get_config(m);
+  *w = *b = NULL;
+  if (c->embedding_size == c->hidden_size) return true;
+  char *wn = g_strconcat(nlp_train_arch_prefix(m), "embeddings_project.weight", NULL);
+  char *bn = g_strconcat(nlp_train_arch_prefix(m), "embeddings_project.bias", NULL);
+  *w = nlp_model_find_tensor(m, wn);
+  *b = nlp_model_find_tensor(m, bn);
+  bool ok = *w && *b;
+  if (!ok) g_set_error(error, NLP_ERROR, NLP_ERROR_MODEL, "backbone: tensor '%s' is missing", *w ? bn : wn);
+  g_free(wn);
+  g_free(bn);
+  return ok;
+}
+
 bool nlp_train_embed(const nlp_model *m, const nlp_forward_input *in, float *out, GError **error) {
-  const nlp_tensor *t[N_TABLES];
+  const nlp_tensor *t[N_TABLES], *pw, *pb;
   char *found[N_TABLES];
   nlp_position_rule ps;
   if (!find_tables(m, t, found, &ps, error)) return false;
   for (int i = 0; i < N_TABLES; i++) g_free(found[i]);
+  if (!find_projection(m, &pw, &pb, error)) return false;
   const nlp_model_config *c = nlp_model_get_config(m);
-  size_t H = c->hidden_size;
-  size_t T = nlp_embed_rows(t[WORD]->data, t[POS]->data, t[TYPE] ? t[TYPE]->data : NULL, H, &ps,
-                            in->n_seqs, in->lengths, in->ids, in->type_ids, out);
-  nlp_op_layer_norm(out, T, H, t[LN_G]->data, t[LN_B]->data, c->layer_norm_eps, out);
+  size_t E = c->embedding_size, T = 0;
+  for (size_t s = 0; s < in->n_seqs; s++) T += in->lengths[s];
+  /* HF: sum of the rows, LayerNorm at the embedding width, then the projection */
+  float *e = pw ? g_new(float, T * E + 1) : out;
+  nlp_embed_rows(t[WORD]->data, t[POS]->data, t[TYPE] ? t[TYPE]->data : NULL, E, &ps, in->n_seqs, in->lengths,
+                 in->ids, in->type_ids, e);
+  nlp_op_layer_norm(e, T, E, t[LN_G]->data, t[LN_B]->data, c->layer_norm_eps, e);
+  if (pw) {
+    nlp_gemm_linear(e, T, E, pw->data, pb->data, c->hidden_size, out, 1);
+    g_free(e);
+  }
   return true;
 }
 
@@ -56,8 +81,15 @@ bool nlp_train_embeddings_from_model(nlp_train_embeddings *e, nlp_param_set *set
   const nlp_tensor *t[N_TABLES];
   char *found[N_TABLES];
   memset(e, 0, sizeof *e);
-  if (!find_tables(m, t, found, &e->positions, error)) return false;
   const nlp_model_config *c = nlp_model_get_config(m);
+  if (c->embedding_size != c->hidden_size) {
+    g_set_error(error, NLP_ERROR, NLP_ERROR_UNSUPPORTED,
+                "training.train_embeddings: this %s's embeddings (%zu wide) reach its layers (%zu) through "
+                "embeddings_project, which nlpipe train does not train yet; unfreeze the layers without "
+                "train_embeddings", nlp_arch_name(c->arch), c->embedding_size, c->hidden_size);
+    return false;
+  }
+  if (!find_tables(m, t, found, &e->positions, error)) return false;
   e->H = c->hidden_size;
   e->eps = c->layer_norm_eps;
   nlp_param *p[N_TABLES] = {NULL};

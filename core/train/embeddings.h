@@ -30,14 +30,16 @@ typedef struct nlp_train_embeddings {
   size_t cap;
 } nlp_train_embeddings;
 
-/* Frozen embeddings (word + position (+ type), then LayerNorm) of MODEL, as
- * core/model computes them: OUT gets tokens x H. False with ERROR naming the
- * architecture when it cannot be trained, or a missing tensor. */
+/* Frozen embeddings (word + position (+ type), then LayerNorm, then ELECTRA's
+ * embeddings_project when the embeddings are narrower than the layers) of MODEL, as
+ * core/model computes them: OUT gets tokens x H. False with ERROR naming a missing
+ * tensor. */
 bool nlp_train_embed(const nlp_model *model, const nlp_forward_input *in, float *out,
                      GError **error);
 
 /* Copies MODEL's embedding tensors into SET under the checkpoint's names. Returns
- * false with ERROR as nlp_train_embed. */
+ * false with ERROR as nlp_train_embed, or NLP_ERROR_UNSUPPORTED for embeddings behind
+ * a projection (ELECTRA-small's embeddings_project is not trained). */
 bool nlp_train_embeddings_from_model(nlp_train_embeddings *e, nlp_param_set *set,
                                      const nlp_model *model, GError **error);
 void nlp_train_embeddings_clear(nlp_train_embeddings *e);

@@ -90,8 +90,7 @@ static nlp_param *copy_tensor(nlp_param_set *set, const nlp_model *m, const char
 
 bool nlp_train_layer_from_model(nlp_train_layer *L, nlp_param_set *set, const nlp_model *m,
                                 size_t index, GError **error) {
-  const nlp_train_arch *a = nlp_train_arch_trainable(m, error);
-  if (!a) return false;
+  const nlp_train_arch *a = nlp_train_arch_get(m);
   const char *prefix = nlp_train_arch_prefix(m);
   const nlp_model_config *c = nlp_model_get_config(m);
   size_t H = c->hidden_size, I = c->intermediate_size;

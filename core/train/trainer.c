@@ -56,7 +56,6 @@ static bool open_backbone(trainer *t, GError **error) {
                 t->L, t->unfreeze);
     return false;
   }
-  if (t->unfreeze && !nlp_train_arch_trainable(t->model, error)) return false;
   /* the pooler under the family's prefix, else a bare checkpoint's (RobertaModel) */
   const char *fam = nlp_train_arch_get(t->model)->family;
   char *with = g_strconcat(fam, "pooler.dense.weight", NULL);
