@@ -15,7 +15,7 @@ static const char *const summary =
     "the training set is encoded once into a memory-mapped feature cache;\n"
     "--unfreeze-top N also trains the top N encoder layers (--train-embeddings, with\n"
     "every layer, the embedding tables too) of a BERT, RoBERTa (XLM-RoBERTa, CamemBERT),\n"
-    "DistilBERT or ELECTRA backbone (ELECTRA's embeddings only when as wide as its layers).\n"
+    "DistilBERT or ELECTRA backbone (with its embeddings_project).\n"
     "AdamW, linear warm-up and decay, dropout, gradient clipping, early stopping on the\n"
     "dev metric; a checkpoint after every epoch. --data-seed N changes only the order of\n"
     "the examples (runs from one start, for `nlpipe average`).\n"

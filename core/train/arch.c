@@ -25,8 +25,7 @@ static const nlp_train_arch table[] = {
       "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias"},
      true},
     /* its layers are BERT's; its embeddings may be narrower than the layers, behind
-     * embeddings_project (nlp_train_embed applies it; nlp_train_embeddings_from_model
-     * refuses to train through it) */
+     * embeddings_project (train/embeddings.c applies and trains it) */
     {NLP_ARCH_ELECTRA, "electra.", "encoder.layer.", BERT_LAYER, BERT_EMB, false},
 };
 

@@ -82,15 +82,14 @@ bool nlp_train_embeddings_from_model(nlp_train_embeddings *e, nlp_param_set *set
   char *found[N_TABLES];
   memset(e, 0, sizeof *e);
   const nlp_model_config *c = nlp_model_get_config(m);
-  if (c->embedding_size != c->hidden_size) {
-    g_set_error(error, NLP_ERROR, NLP_ERROR_UNSUPPORTED,
-                "training.train_embeddings: this %s's embeddings (%zu wide) reach its layers (%zu) through "
-                "embeddings_project, which nlpipe train does not train yet; unfreeze the layers without "
-                "train_embeddings", nlp_arch_name(c->arch), c->embedding_size, c->hidden_size);
+  const nlp_tensor *pw, *pb;
+  if (!find_tables(m, t, found, &e->positions, error)) return false;
+  if (!find_projection(m, &pw, &pb, error)) {
+    for (int i = 0; i < N_TABLES; i++) g_free(found[i]);
     return false;
   }
-  if (!find_tables(m, t, found, &e->positions, error)) return false;
   e->H = c->hidden_size;
+  e->E = c->embedding_size;
   e->eps = c->layer_norm_eps;
   nlp_param *p[N_TABLES] = {NULL};
   for (int i = 0; i < N_TABLES; i++) {
@@ -105,51 +104,76 @@ bool nlp_train_embeddings_from_model(nlp_train_embeddings *e, nlp_param_set *set
   e->type = p[TYPE];
   e->ln_g = p[LN_G];
   e->ln_b = p[LN_B];
+  if (pw) { /* a Linear: weight decay on the weight, none on the bias */
+    char *wn = g_strconcat(nlp_train_arch_prefix(m), "embeddings_project.weight", NULL);
+    char *bn = g_strconcat(nlp_train_arch_prefix(m), "embeddings_project.bias", NULL);
+    e->proj_w = nlp_param_add(set, wn, e->H, e->E, true, pw->data);
+    e->proj_b = nlp_param_add(set, bn, e->H, 0, false, pb->data);
+    g_free(wn);
+    g_free(bn);
+  }
   return true;
 }
 
 void nlp_train_embeddings_clear(nlp_train_embeddings *e) {
   g_free(e->xhat);
   g_free(e->inv);
-  e->xhat = e->inv = NULL;
+  g_free(e->normed);
+  g_free(e->dnormed);
+  e->xhat = e->inv = e->normed = e->dnormed = NULL;
   e->cap = 0;
 }
 
 void nlp_train_embeddings_forward(nlp_train_embeddings *e, size_t n_seqs, const size_t *lengths,
                                   const int32_t *ids, const int32_t *types, float *out) {
-  size_t H = e->H, T = 0;
+  size_t E = e->E, T = 0;
   for (size_t s = 0; s < n_seqs; s++) T += lengths[s];
   if (T > e->cap) {
-    g_free(e->xhat);
-    g_free(e->inv);
-    e->xhat = g_new(float, T * H);
+    nlp_train_embeddings_clear(e);
+    e->xhat = g_new(float, T * E);
     e->inv = g_new(float, T);
+    if (e->proj_w) {
+      e->normed = g_new(float, T * E);
+      e->dnormed = g_new(float, T * E);
+    }
     e->cap = T;
   }
-  nlp_embed_rows(e->word->w, e->pos->w, e->type ? e->type->w : NULL, H, &e->positions, n_seqs, lengths,
-                 ids, types, out);
-  nlp_fwd_layer_norm(out, NULL, T, H, e->ln_g->w, e->ln_b->w, e->eps, out, e->xhat, e->inv);
+  float *x = e->proj_w ? e->normed : out;
+  nlp_embed_rows(e->word->w, e->pos->w, e->type ? e->type->w : NULL, E, &e->positions, n_seqs, lengths,
+                 ids, types, x);
+  nlp_fwd_layer_norm(x, NULL, T, E, e->ln_g->w, e->ln_b->w, e->eps, x, e->xhat, e->inv);
+  if (e->proj_w) nlp_gemm_linear(x, T, E, e->proj_w->w, e->proj_b->w, e->H, out, 1);
 }
 
 void nlp_train_embeddings_backward(nlp_train_embeddings *e, size_t n_seqs, const size_t *lengths,
                                    const int32_t *ids, const int32_t *types, float *dy) {
-  size_t H = e->H, T = 0;
+  size_t H = e->H, E = e->E, T = 0;
   for (size_t s = 0; s < n_seqs; s++) T += lengths[s];
-  nlp_bwd_layer_norm(dy, e->xhat, e->inv, T, H, e->ln_g->w, e->ln_g->g, e->ln_b->g, dy);
+  float *d = dy;
+  if (e->proj_w) {
+    /* out = normed W^T + b: dW += dy^T normed, db += the column sums of dy,
+     * d(normed) = dy W */
+    nlp_gemm(true, false, H, E, T, 1.0f, dy, H, e->normed, E, 1.0f, e->proj_w->g, E, 1);
+    for (size_t t = 0; t < T; t++)
+      for (size_t j = 0; j < H; j++) e->proj_b->g[j] += dy[t * H + j];
+    nlp_gemm(false, false, T, E, H, 1.0f, dy, H, e->proj_w->w, E, 0.0f, e->dnormed, E, 1);
+    d = e->dnormed;
+  }
+  nlp_bwd_layer_norm(d, e->xhat, e->inv, T, E, e->ln_g->w, e->ln_g->g, e->ln_b->g, d);
   size_t t = 0;
   for (size_t s = 0; s < n_seqs; s++) {
     size_t count = 0;
     for (size_t i = 0; i < lengths[s]; i++, t++) {
-      const float *d = dy + t * H;
-      float *gw = e->word->g + (size_t)ids[t] * H;
-      float *gp = e->pos->g + nlp_position_row(&e->positions, ids[t], i, &count) * H;
-      float *gt = e->type ? e->type->g + (size_t)(types ? types[t] : 0) * H : NULL;
-      for (size_t j = 0; j < H; j++) {
-        gw[j] += d[j];
-        gp[j] += d[j];
+      const float *dt = d + t * E;
+      float *gw = e->word->g + (size_t)ids[t] * E;
+      float *gp = e->pos->g + nlp_position_row(&e->positions, ids[t], i, &count) * E;
+      float *gt = e->type ? e->type->g + (size_t)(types ? types[t] : 0) * E : NULL;
+      for (size_t j = 0; j < E; j++) {
+        gw[j] += dt[j];
+        gp[j] += dt[j];
       }
       if (gt)
-        for (size_t j = 0; j < H; j++) gt[j] += d[j];
+        for (size_t j = 0; j < E; j++) gt[j] += dt[j];
     }
   }
 }

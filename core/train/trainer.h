@@ -24,9 +24,9 @@
  * train_embeddings (with unfreeze_top = every layer) also trains the word, position and
  * token-type tables (where the architecture has one) and their LayerNorm, which then go
  * into <output>/backbone too. unfreeze_top and train_embeddings work on BERT, RoBERTa
- * (also XLM-RoBERTa, CamemBERT), DistilBERT and ELECTRA backbones, bare or with their
- * family's prefix (train/arch.h), single-file or sharded; train_embeddings is refused
- * for embeddings behind ELECTRA's embeddings_project (narrower than the layers).
+ * (also XLM-RoBERTa, CamemBERT), DistilBERT and ELECTRA backbones (with ELECTRA's
+ * embeddings_project, where its embeddings are narrower than its layers), bare or with
+ * their family's prefix (train/arch.h), single-file or sharded.
  *
  * What a run does: reads and validates both data files (file:line errors, nothing
  * trains on a broken set); tokenizes; encodes the frozen part of the backbone once
