@@ -64,8 +64,8 @@ static void to_f32(const nlp_safetensors_entry *e, float *dst) {
 }
 
 /* OUT = the mean of the N files DIRS[i]/NAME, tensor by tensor in the first file's order
- * (summed in double, so the order of the ingredients does not matter). Written as F16
- * when every ingredient stores F16 (the bundled backbones), else F32. */
+ * (summed in double and rounded to float once). Written as F16 when every ingredient
+ * stores F16 (the bundled backbones), else F32. */
 static bool average_file(const char *const *dirs, size_t n, const char *name, const char *out, GError **error) {
   nlp_safetensors **st = g_new0(nlp_safetensors *, n);
   char *first = g_build_filename(dirs[0], name, NULL);
