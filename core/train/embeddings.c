@@ -37,9 +37,11 @@ static bool find_tables(const nlp_model *m, const nlp_tensor *t[N_TABLES], char 
   return true;
 }
 
-/* ELECTRA's embeddings_project (embedding_size -> hidden_size), NULL when the embeddings
- * are as wide as the layers. */
-static bool find_projection(const nlp_model *m, const nlp_tensor **w, const nlp_tensor **b, GError **error) {
+/* ELECTRA's embeddings_project (embedding_size -> hidden_size): *W, *B and their
+ * names (NAMES[0], [1], newly allocated when NAMES is given), all NULL when the
+ * embeddings are as wide as the layers. */
+static bool find_projection(const nlp_model *m, const nlp_tensor **w, const nlp_tensor **b, char **names,
+                            GError **error) {
   const nlp_model_config *c = nlp_model_get_config(m);
   *w = *b = NULL;
   if (c->embedding_size == c->hidden_size) return true;
@@ -49,8 +51,13 @@ static bool find_projection(const nlp_model *m, const nlp_tensor **w, const nlp_
   *b = nlp_model_find_tensor(m, bn);
   bool ok = *w && *b;
   if (!ok) g_set_error(error, NLP_ERROR, NLP_ERROR_MODEL, "backbone: tensor '%s' is missing", *w ? bn : wn);
-  g_free(wn);
-  g_free(bn);
+  if (ok && names) {
+    names[0] = wn;
+    names[1] = bn;
+  } else {
+    g_free(wn);
+    g_free(bn);
+  }
   return ok;
 }
 
@@ -60,7 +67,7 @@ bool nlp_train_embed(const nlp_model *m, const nlp_forward_input *in, float *out
   nlp_position_rule ps;
   if (!find_tables(m, t, found, &ps, error)) return false;
   for (int i = 0; i < N_TABLES; i++) g_free(found[i]);
-  if (!find_projection(m, &pw, &pb, error)) return false;
+  if (!find_projection(m, &pw, &pb, NULL, error)) return false;
   const nlp_model_config *c = nlp_model_get_config(m);
   size_t E = c->embedding_size, T = 0;
   for (size_t s = 0; s < in->n_seqs; s++) T += in->lengths[s];
@@ -83,8 +90,9 @@ bool nlp_train_embeddings_from_model(nlp_train_embeddings *e, nlp_param_set *set
   memset(e, 0, sizeof *e);
   const nlp_model_config *c = nlp_model_get_config(m);
   const nlp_tensor *pw, *pb;
+  char *proj[2] = {NULL, NULL};
   if (!find_tables(m, t, found, &e->positions, error)) return false;
-  if (!find_projection(m, &pw, &pb, error)) {
+  if (!find_projection(m, &pw, &pb, proj, error)) {
     for (int i = 0; i < N_TABLES; i++) g_free(found[i]);
     return false;
   }
@@ -105,13 +113,11 @@ bool nlp_train_embeddings_from_model(nlp_train_embeddings *e, nlp_param_set *set
   e->ln_g = p[LN_G];
   e->ln_b = p[LN_B];
   if (pw) { /* a Linear: weight decay on the weight, none on the bias */
-    char *wn = g_strconcat(nlp_train_arch_prefix(m), "embeddings_project.weight", NULL);
-    char *bn = g_strconcat(nlp_train_arch_prefix(m), "embeddings_project.bias", NULL);
-    e->proj_w = nlp_param_add(set, wn, e->H, e->E, true, pw->data);
-    e->proj_b = nlp_param_add(set, bn, e->H, 0, false, pb->data);
-    g_free(wn);
-    g_free(bn);
+    e->proj_w = nlp_param_add(set, proj[0], e->H, e->E, true, pw->data);
+    e->proj_b = nlp_param_add(set, proj[1], e->H, 0, false, pb->data);
   }
+  g_free(proj[0]);
+  g_free(proj[1]);
   return true;
 }
 
