@@ -13,8 +13,8 @@
 # head's old line) into models/nlpipe-bert-mini/heads/eval.jsonl.
 # SENTIMENT_BACKBONE=DIR fine-tunes sentiment-ft from DIR instead of the shipped backbone: the
 # shipped head started from the sentiment-domain pretraining of stage 5
-# (/work/scratch/pretrain5/export, see README.md). sentiment-ft is the mean of several
-# runs (train_soup below).
+# (/work/scratch/pretrain5/export, see README.md). The heads in SOUPS are each the mean
+# of several runs (train_soup below).
 set -eu
 cd "$(dirname "$0")/../.."
 NLPIPE=build/nlpipe
@@ -46,31 +46,36 @@ dev_set() {
   esac
 }
 
-# sentiment-ft is a uniform soup: the element-wise mean (`nlpipe average`) of runs that
-# differ only in training.data_seed, SENTIMENT_DATA_SEEDS (default "1 2 3 4 5 6"), each
-# kept in $SOUP_DIR/ds<N> (default /work/scratch/soup), so an interrupted soup resumes
+# The heads in SOUPS (default "sentiment-ft subjectivity-ft ner-ft") are uniform soups:
+# the element-wise mean (`nlpipe average`) of runs that differ only in
+# training.data_seed, SOUP_SEEDS (default "1 2 3 4 5 6"), each kept in
+# $SOUP_DIR/<head>/ds<N> (default /work/scratch/soup), so an interrupted soup resumes
 # where it stopped. Two runs at a time, one thread each (beside the task it is paired
-# with: sentiment-ft and qa-ft are best run alone, one after the other).
+# with: the soups and qa-ft are best run alone, one after the other).
+SOUPS=${SOUPS:-sentiment-ft subjectivity-ft ner-ft}
 SOUP_DIR=${SOUP_DIR:-/work/scratch/soup}
 ingredient() {
-  [ -f "$SOUP_DIR/ds$1/head.json" ] && return 0
+  [ -f "$SOUP_DIR/$1/ds$2/head.json" ] && return 0
   # shellcheck disable=SC2086 # $from is empty or two words
-  "$NLPIPE" train "$(config sentiment-ft)" --data-seed "$1" --output "$SOUP_DIR/ds$1" --threads 1 $from \
-    > "/tmp/nlpipe-heads-logs/sentiment-ft-ds$1.log" 2>&1
+  "$NLPIPE" train "$(config "$1")" --data-seed "$2" --output "$SOUP_DIR/$1/ds$2" --threads 1 $from \
+    > "/tmp/nlpipe-heads-logs/$1-ds$2.log" 2>&1
 }
+# (sh has no local variables: the names here are the soup's own, so that a soup run
+# beside another task does not overwrite the pid the main loop waits for)
 train_soup() {
-  set -- ${SENTIMENT_DATA_SEEDS:-1 2 3 4 5 6}
-  dirs=""
-  for s in "$@"; do dirs="$dirs $SOUP_DIR/ds$s"; done
+  soup=$1
+  set -- ${SOUP_SEEDS:-1 2 3 4 5 6}
+  soup_dirs=""
+  for s in "$@"; do soup_dirs="$soup_dirs $SOUP_DIR/$soup/ds$s"; done
   while [ $# -gt 0 ]; do
-    ingredient "$1" &
-    a=$!
-    if [ $# -gt 1 ]; then ingredient "$2"; shift; fi
-    wait $a
+    ingredient "$soup" "$1" &
+    soup_pid=$!
+    if [ $# -gt 1 ]; then ingredient "$soup" "$2"; shift; fi
+    wait $soup_pid
     shift
   done
   # shellcheck disable=SC2086 # one folder per data seed
-  "$NLPIPE" average --output "$HEADS/sentiment-ft" $dirs
+  "$NLPIPE" average --output "$HEADS/$soup" $soup_dirs
 }
 
 # One task: train, store fine-tuned layers in F16 like the base model, score.
@@ -80,8 +85,8 @@ run_task() {
   start=$(date +%s)
   from=""
   [ "$t" = sentiment-ft ] && [ -n "${SENTIMENT_BACKBONE:-}" ] && from="--backbone $SENTIMENT_BACKBONE"
-  if [ "$t" = sentiment-ft ]; then
-    train_soup > "$log" 2>&1
+  if echo " $SOUPS " | grep -q " $t "; then
+    train_soup "$t" > "$log" 2>&1
   else
     # shellcheck disable=SC2086 # $from is empty or two words
     "$NLPIPE" train "$(config "$t")" --threads "${THREADS:-1}" $from > "$log" 2>&1
